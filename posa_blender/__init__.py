@@ -1,0 +1,1 @@
+"""Blender extension for POSA (the operators and panels land with the add-on issue)."""

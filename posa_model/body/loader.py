@@ -1,0 +1,399 @@
+"""Load an SMPL-X body model (the real one, or the bundled stand-in) as an ``smplx.SMPLX`` module.
+
+:func:`load_body_model` accepts
+
+* ``None``: the procedural stand-in shipped with this package (:func:`standin_path`), neutral only;
+* an ``.npz`` file in SMPL-X format (the official ``SMPLX_NEUTRAL.npz`` or any file with the same
+  fields);
+* a ``.pkl`` file in SMPL-X format. Unpickling can run arbitrary code, so a pickle is read only
+  because the user named that exact file; it is unpickled once, by this module, and smplx is
+  handed a sanitised ``.npz`` copy;
+* a folder in the layout ``smplx.create`` expects: ``<dir>/smplx/SMPLX_<GENDER>.npz`` or
+  ``<dir>/SMPLX_<GENDER>.npz``. A ``.npz`` is preferred; a ``.pkl`` found by searching a folder is
+  unpickled only when ``allow_pickle=True`` is passed.
+
+smplx itself opens ``.npz`` files with ``allow_pickle=True``. This module first opens the file with
+``allow_pickle=False`` and checks every field smplx reads (name, shape, dtype, finite values,
+index ranges, the kinematic tree), raising :class:`~posa_model.errors.ModelFileError` naming the
+file, the field, what was expected and what was found. If the file holds object (pickled) arrays,
+as the official SMPL-X files do for ``joint2num``/``part2num``, smplx is handed a temporary copy
+that holds only the plain arrays it needs, so nothing in a model file is ever unpickled
+implicitly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import pickle
+import tempfile
+import zipfile
+import zlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputShapeError, ModelFileError
+from .joints import NUM_JOINTS, PARENTS
+
+__all__ = ["GENDERS", "SMPLX_DOWNLOAD_HINT", "load_body_model", "standin_path", "validate_arrays"]
+
+log = logging.getLogger(__name__)
+
+GENDERS = ("neutral", "male", "female")
+SMPLX_DOWNLOAD_HINT = (
+    "Get the SMPL-X model files from https://smpl-x.is.tue.mpg.de (free registration required; "
+    "download 'SMPL-X v1.1' and unpack it so that <dir>/smplx/SMPLX_NEUTRAL.npz exists), or pass "
+    "model_path=None to use the procedural stand-in body shipped with posa_model."
+)
+#: Number of pose-corrective blend shapes of SMPL-X: 54 non-root joints x 9 rotation entries.
+NUM_POSE_BASIS = (NUM_JOINTS - 1) * 9
+#: smplx adds extra joints from hard-coded SMPL-X vertex ids (nose, eyes, ears, toes, heels and
+#: finger tips); the largest is 9929, so a model needs at least this many vertices.
+MIN_VERTICES = 9930
+#: smplx reads 10 shape and 10 expression components when a file has fewer than 400.
+MIN_SHAPE_COMPONENTS = 20
+NUM_HAND_POSE = 45  # 15 hand joints x 3
+
+_SUFFIXES = (".npz", ".pkl")
+_READ_ERRORS = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error)
+
+
+def standin_path() -> Path:
+    """Path of the procedural stand-in body (``assets/standin/smplx/SMPLX_NEUTRAL.npz``).
+
+    The stand-in has SMPL-X's layout (10475 vertices, 55 joints, y-up, metres, T-pose rest, facing
+    +z, body-left at +x) but is not SMPL-X: it lets everything run without the licensed model.
+    The file may not exist in a source checkout that has not generated it yet.
+    """
+    return Path(__file__).resolve().parent.parent / "assets/standin/smplx/SMPLX_NEUTRAL.npz"
+
+
+def load_body_model(
+    model_path: str | os.PathLike | None = None,
+    gender: str = "neutral",
+    *,
+    allow_pickle: bool = False,
+    **smplx_kwargs: Any,
+):
+    """Load an SMPL-X-format body model as an ``smplx.SMPLX`` module (float32, batch size 1).
+
+    Args:
+        model_path: ``None`` for the bundled stand-in, an ``.npz``/``.pkl`` file, or a folder laid
+            out as ``<dir>/smplx/SMPLX_<GENDER>.npz`` or ``<dir>/SMPLX_<GENDER>.npz``.
+        gender: ``"neutral"``, ``"male"`` or ``"female"``; picks the file in a folder and is
+            recorded on the module. The stand-in is neutral only.
+        allow_pickle: let a folder search fall back to ``SMPLX_<GENDER>.pkl`` (unpickling runs
+            code from the file). A ``.pkl`` named directly is always read.
+        **smplx_kwargs: passed to ``smplx.SMPLX`` (``num_betas``, ``use_pca``, ``num_pca_comps``,
+            ``flat_hand_mean``, ``use_face_contour``, ``batch_size``, ``dtype``...).
+
+    Returns:
+        The ``smplx.SMPLX`` module. Its forward pass gives vertices (B, V, 3) and joints
+        (B, 127, 3) whose first 55 rows are the SMPL-X joints of :mod:`posa_model.body.joints`.
+
+    Raises:
+        ModelFileError: the file is missing, has a wrong extension, is not a readable npz/pickle,
+            or a field smplx needs is missing, has a wrong shape/dtype, or non-finite values.
+        InputShapeError: ``gender`` is not one of :data:`GENDERS`.
+    """
+    import smplx
+
+    gender = _check_gender(gender)
+    path = _resolve_path(model_path, gender, allow_pickle)
+    arrays, needs_copy = _read_model_file(path)
+    validate_arrays(
+        arrays,
+        source=str(path),
+        face_contour=bool(smplx_kwargs.get("use_face_contour", False)),
+        num_pca_comps=(
+            int(smplx_kwargs.get("num_pca_comps", 6)) if smplx_kwargs.get("use_pca", True) else 0
+        ),
+    )
+    with contextlib.ExitStack() as stack:
+        load_from = path
+        if needs_copy:
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="posa_smplx_")))
+            load_from = tmp / "SMPLX_MODEL.npz"
+            np.savez(load_from, **_smplx_fields(arrays))
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):  # smplx prints warnings about short bases
+            model = smplx.SMPLX(str(load_from), gender=gender, ext="npz", **smplx_kwargs)
+        if printed.getvalue().strip():
+            log.info("smplx (%s): %s", path, printed.getvalue().strip())
+    model.source_path = str(path)
+    return model
+
+
+def validate_arrays(
+    arrays: Mapping[str, Any],
+    *,
+    source: str = "<arrays>",
+    face_contour: bool = False,
+    num_pca_comps: int = 0,
+) -> None:
+    """Check that ``arrays`` hold every field ``smplx.SMPLX`` reads, with consistent shapes.
+
+    ``V`` (vertices) is taken from ``v_template`` and ``F`` (faces) from ``f``. Required:
+    ``v_template`` (V, 3) float, ``f`` (F, 3) int in [0, V), ``J_regressor`` (55, V),
+    ``weights`` (V, 55) with rows summing to 1, ``kintree_table`` (2, 55) with SMPL-X's parents,
+    ``shapedirs`` (V, 3, K>=20), ``posedirs`` (V, 3, 486) or (3V, 486), ``hands_componentsl``/``r``
+    (P>=num_pca_comps, 45), ``hands_meanl``/``r`` (45,), ``lmk_faces_idx`` (L,) int in [0, F),
+    ``lmk_bary_coords`` (L, 3); with ``face_contour`` also ``dynamic_lmk_faces_idx`` (N, M) and
+    ``dynamic_lmk_bary_coords`` (N, M, 3). Float fields must be finite.
+
+    Raises:
+        ModelFileError: naming ``source``, the field, the expected and the found shape or value.
+    """
+
+    def fail(field: str, expected: str, found: str) -> ModelFileError:
+        return ModelFileError(
+            f"{source}: field {field!r}: expected {expected}, found {found}. "
+            "Is this an SMPL-X model file?"
+        )
+
+    def get(field: str, kind: str) -> np.ndarray:
+        if field not in arrays:
+            present = ", ".join(sorted(arrays)) or "no fields"
+            raise fail(field, "the field to be present", f"only {present}")
+        value = np.asarray(arrays[field])
+        if value.dtype == object:
+            raise fail(field, "a numeric array", "an object (pickled) array")
+        if kind == "float" and value.dtype.kind not in "fiu":
+            raise fail(field, "a float array", f"dtype {value.dtype}")
+        if kind == "int" and value.dtype.kind not in "iu":
+            raise fail(field, "an integer array", f"dtype {value.dtype}")
+        if kind == "float" and value.size and not np.isfinite(value).all():
+            raise fail(field, "finite values", f"{int((~np.isfinite(value)).sum())} NaN/inf")
+        return value
+
+    def shape_is(field: str, value: np.ndarray, expected: tuple) -> None:
+        ok = value.ndim == len(expected) and all(
+            e is None or e == s for e, s in zip(expected, value.shape, strict=True)
+        )
+        if not ok:
+            text = "(" + ", ".join("*" if e is None else str(e) for e in expected) + ")"
+            raise fail(field, f"shape {text}", f"shape {value.shape}")
+
+    v_template = get("v_template", "float")
+    if v_template.ndim != 2 or v_template.shape[1] != 3:
+        raise fail("v_template", "shape (V, 3)", f"shape {v_template.shape}")
+    nv = v_template.shape[0]
+    if nv < MIN_VERTICES:
+        raise fail(
+            "v_template",
+            f"at least {MIN_VERTICES} vertices (smplx reads SMPL-X vertex ids up to 9929)",
+            f"{nv}",
+        )
+    faces = get("f", "int")
+    shape_is("f", faces, (None, 3))
+    if faces.size and (faces.min() < 0 or faces.max() >= nv):
+        raise fail("f", f"vertex ids in [0, {nv})", f"range [{faces.min()}, {faces.max()}]")
+    nf = faces.shape[0]
+
+    shape_is("J_regressor", get("J_regressor", "float"), (NUM_JOINTS, nv))
+    weights = get("weights", "float")
+    shape_is("weights", weights, (nv, NUM_JOINTS))
+    worst = float(np.abs(weights.sum(axis=1) - 1.0).max())
+    if worst > 1e-2:
+        raise fail("weights", "rows summing to 1", f"a row summing to 1 {worst:+.3g} off")
+
+    kintree = get("kintree_table", "int")
+    shape_is("kintree_table", kintree, (2, NUM_JOINTS))
+    parents = kintree[0].astype(np.int64)
+    if not np.array_equal(parents[1:], np.array(PARENTS[1:], dtype=np.int64)):
+        bad = int(np.flatnonzero(parents[1:] != np.array(PARENTS[1:]))[0]) + 1
+        raise fail(
+            "kintree_table",
+            f"SMPL-X parents (joint {bad}: parent {PARENTS[bad]})",
+            f"parent {parents[bad]}",
+        )
+
+    shapedirs = get("shapedirs", "float")
+    shape_is("shapedirs", shapedirs, (nv, 3, None))
+    if shapedirs.shape[2] < MIN_SHAPE_COMPONENTS:
+        raise fail(
+            "shapedirs",
+            f"at least {MIN_SHAPE_COMPONENTS} components (10 shape + 10 expression)",
+            f"{shapedirs.shape[2]}",
+        )
+    posedirs = get("posedirs", "float")
+    if posedirs.shape not in ((nv, 3, NUM_POSE_BASIS), (nv * 3, NUM_POSE_BASIS)):
+        raise fail(
+            "posedirs",
+            f"shape ({nv}, 3, {NUM_POSE_BASIS}) or ({nv * 3}, {NUM_POSE_BASIS})",
+            f"shape {posedirs.shape}",
+        )
+
+    for side in "lr":
+        comps = get(f"hands_components{side}", "float")
+        shape_is(f"hands_components{side}", comps, (None, NUM_HAND_POSE))
+        if comps.shape[0] < num_pca_comps:
+            raise fail(
+                f"hands_components{side}",
+                f"at least num_pca_comps={num_pca_comps} rows",
+                f"{comps.shape[0]}",
+            )
+        shape_is(f"hands_mean{side}", get(f"hands_mean{side}", "float"), (NUM_HAND_POSE,))
+
+    lmk_faces = get("lmk_faces_idx", "int")
+    shape_is("lmk_faces_idx", lmk_faces, (None,))
+    _check_range("lmk_faces_idx", lmk_faces, nf, fail)
+    shape_is("lmk_bary_coords", get("lmk_bary_coords", "float"), (lmk_faces.shape[0], 3))
+    if face_contour:
+        dyn = get("dynamic_lmk_faces_idx", "int")
+        shape_is("dynamic_lmk_faces_idx", dyn, (None, None))
+        _check_range("dynamic_lmk_faces_idx", dyn, nf, fail)
+        shape_is(
+            "dynamic_lmk_bary_coords", get("dynamic_lmk_bary_coords", "float"), (*dyn.shape, 3)
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# internals
+
+
+def _check_range(field: str, value: np.ndarray, limit: int, fail) -> None:
+    if value.size and (value.min() < 0 or value.max() >= limit):
+        raise fail(field, f"face ids in [0, {limit})", f"range [{value.min()}, {value.max()}]")
+
+
+def _check_gender(gender: str) -> str:
+    if not isinstance(gender, str) or gender.lower() not in GENDERS:
+        raise InputShapeError(f"gender: expected one of {GENDERS}, found {gender!r}")
+    return gender.lower()
+
+
+def _resolve_path(model_path: str | os.PathLike | None, gender: str, allow_pickle: bool) -> Path:
+    """The model file to read, or ModelFileError saying where it was looked for."""
+    if model_path is None:
+        path = standin_path()
+        if gender != "neutral":
+            raise ModelFileError(
+                f"the bundled stand-in body is neutral only, found gender={gender!r}; "
+                f"pass model_path to use a gendered SMPL-X model. {SMPLX_DOWNLOAD_HINT}"
+            )
+        if not path.is_file():
+            raise ModelFileError(
+                f"{path}: the stand-in body file is missing from this installation; "
+                f"reinstall posa_model. {SMPLX_DOWNLOAD_HINT}"
+            )
+        return path
+    path = Path(model_path).expanduser()
+    if path.is_dir():
+        stem = f"SMPLX_{gender.upper()}"
+        folders = (path / "smplx", path)
+        for folder in folders:
+            if (folder / f"{stem}.npz").is_file():
+                return folder / f"{stem}.npz"
+        pickles = [
+            folder / f"{stem}.pkl" for folder in folders if (folder / f"{stem}.pkl").is_file()
+        ]
+        if pickles and allow_pickle:
+            return pickles[0]
+        if pickles:
+            raise ModelFileError(
+                f"{path}: found only {pickles[0].name} ({pickles[0]}); a pickle can run code, so "
+                "it is read only when named directly (model_path=<that file>) or with "
+                "allow_pickle=True. Prefer the .npz files of the SMPL-X download."
+            )
+        looked = ", ".join(str(folder / f"{stem}.npz") for folder in folders)
+        raise ModelFileError(
+            f"{path}: no SMPL-X model file found (looked for {looked}). {SMPLX_DOWNLOAD_HINT}"
+        )
+    if not path.exists():
+        raise ModelFileError(f"{path}: file not found. {SMPLX_DOWNLOAD_HINT}")
+    if path.suffix.lower() not in _SUFFIXES:
+        raise ModelFileError(
+            f"{path}: expected an SMPL-X model file ending in .npz or .pkl (or a folder of them), "
+            f"found suffix {path.suffix or '(none)'!r}. {SMPLX_DOWNLOAD_HINT}"
+        )
+    return path
+
+
+def _read_model_file(path: Path) -> tuple[dict[str, Any], bool]:
+    """Read the fields of a model file without implicit unpickling.
+
+    Returns the arrays and whether smplx must be handed a sanitised copy (a pickle, or an npz that
+    holds object arrays in fields smplx does not need).
+    """
+    if path.suffix.lower() == ".pkl":
+        return _read_pickle(path), True
+    try:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise ValueError(f"a single {type(loaded).__name__}, not an npz archive of fields")
+        with loaded as npz:
+            dtypes = _npz_member_dtypes(npz)
+            arrays: dict[str, Any] = {}
+            for name, dtype in dtypes.items():
+                # Object arrays are kept as a marker: validation reports them if smplx needs them.
+                arrays[name] = np.empty(0, dtype=object) if dtype.hasobject else npz[name]
+    except _READ_ERRORS as exc:
+        raise ModelFileError(
+            f"{path}: cannot read as an npz archive ({type(exc).__name__}: {exc}). The file is "
+            f"corrupt or not an SMPL-X model. {SMPLX_DOWNLOAD_HINT}"
+        ) from exc
+    has_objects = any(dtype.hasobject for dtype in dtypes.values())
+    return arrays, has_objects
+
+
+def _npz_member_dtypes(npz) -> dict[str, np.dtype]:
+    """The dtype of each member of an open npz, read from the .npy headers (no data loaded)."""
+    fmt = np.lib.format
+    out: dict[str, np.dtype] = {}
+    for member in npz.zip.namelist():
+        name = member[:-4] if member.endswith(".npy") else member
+        with npz.zip.open(member) as f:
+            version = fmt.read_magic(f)
+            read_header = (
+                fmt.read_array_header_1_0 if version == (1, 0) else (fmt.read_array_header_2_0)
+            )
+            _, _, dtype = read_header(f)
+        out[name] = dtype
+    return out
+
+
+def _read_pickle(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as f:
+            data = pickle.load(f, encoding="latin1")  # noqa: S301 - the user named this file
+    except (pickle.UnpicklingError, AttributeError, ImportError, IndexError, *_READ_ERRORS) as exc:
+        raise ModelFileError(
+            f"{path}: cannot unpickle ({type(exc).__name__}: {exc}). The file is corrupt, needs "
+            f"a package that is not installed (e.g. chumpy), or is not an SMPL-X model. "
+            f"{SMPLX_DOWNLOAD_HINT}"
+        ) from exc
+    if not isinstance(data, Mapping):
+        raise ModelFileError(f"{path}: expected a pickled dict of arrays, found {type(data)}")
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if hasattr(value, "toarray"):  # scipy.sparse J_regressor in some pickles
+            value = value.toarray()
+        elif hasattr(value, "r") and not isinstance(value, np.ndarray):  # chumpy arrays
+            value = value.r
+        try:
+            out[str(key)] = np.asarray(value)
+        except (TypeError, ValueError):
+            out[str(key)] = np.empty(0, dtype=object)
+    return out
+
+
+_SMPLX_FIELDS = (
+    "v_template", "f", "J_regressor", "weights", "kintree_table", "shapedirs", "posedirs",
+    "hands_componentsl", "hands_componentsr", "hands_meanl", "hands_meanr",
+    "lmk_faces_idx", "lmk_bary_coords", "dynamic_lmk_faces_idx", "dynamic_lmk_bary_coords",
+)  # fmt: skip
+
+
+def _smplx_fields(arrays: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """The plain arrays smplx reads (for the sanitised copy); object arrays never included."""
+    out = {}
+    for key in _SMPLX_FIELDS:
+        if key in arrays and np.asarray(arrays[key]).dtype != object:
+            out[key] = np.asarray(arrays[key])
+    return out

@@ -1,0 +1,155 @@
+"""Import checkpoints of the reference POSA implementation.
+
+A reference checkpoint is ``torch.save({'epoch', 'model_state_dict', 'optimizer_state_dict',
+...})`` with the reference's parameter names; the spirals and down-sampling come from its
+``mesh_ds`` folder (``mesh_{k}.obj``, ``D_{k}.npz``, ``U_{k}.npz``), the network running on
+level 2 (655 vertices for SMPL-X). We rebuild our :class:`~posa_model.nn.cvae.POSA` with the
+spirals computed in OpenMesh's circulator order (as the reference computed them) and map the
+names one to one:
+
+=====================================  ==============================================
+ours                                   reference
+=====================================  ==============================================
+encoder.convs.{0,1,2,3}.conv.linear    encoder.en_spiral.{0,1,3,5}.conv.layer
+encoder.convs.{i}.norm                 encoder.en_spiral.{0,1,3,5}.norm
+encoder.fc / encoder.fc_norm           encoder.en_fc.0.lin / encoder.en_fc.0.norm
+encoder.mu / encoder.logvar            encoder.en_mu / encoder.en_log_var
+decoder.lin.{0,1}.linear / .norm       decoder.de_spiral.{0,1}.conv.layer / .norm
+decoder.convs.{i}.conv.linear / .norm  decoder.de_spiral.{2+i}.conv.layer / .norm
+decoder.out.linear                     decoder.de_spiral.{2+num_hidden}.layer
+=====================================  ==============================================
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import torch
+
+from .errors import CheckpointError
+from .nn.config import ModelConfig
+from .nn.cvae import POSA
+
+_ENCODER_SPIRAL_INDEX = (0, 1, 3, 5)  # the reference's Sequential skips its 2 down-samplers
+
+
+def _name_map(num_hidden_layers: int) -> dict[str, str]:
+    """ours -> reference, for every parameter of the model."""
+    names: dict[str, str] = {}
+    for ours, ref in enumerate(_ENCODER_SPIRAL_INDEX):
+        names[f"encoder.convs.{ours}.conv.linear"] = f"encoder.en_spiral.{ref}.conv.layer"
+        names[f"encoder.convs.{ours}.norm"] = f"encoder.en_spiral.{ref}.norm"
+    names |= {
+        "encoder.fc": "encoder.en_fc.0.lin",
+        "encoder.fc_norm": "encoder.en_fc.0.norm",
+        "encoder.mu": "encoder.en_mu",
+        "encoder.logvar": "encoder.en_log_var",
+    }
+    for i in range(2):
+        names[f"decoder.lin.{i}.linear"] = f"decoder.de_spiral.{i}.conv.layer"
+        names[f"decoder.lin.{i}.norm"] = f"decoder.de_spiral.{i}.norm"
+    for i in range(num_hidden_layers):
+        names[f"decoder.convs.{i}.conv.linear"] = f"decoder.de_spiral.{2 + i}.conv.layer"
+        names[f"decoder.convs.{i}.norm"] = f"decoder.de_spiral.{2 + i}.norm"
+    names["decoder.out.linear"] = f"decoder.de_spiral.{2 + num_hidden_layers}.layer"
+    return {f"{o}.{p}": f"{r}.{p}" for o, r in names.items() for p in ("weight", "bias")}
+
+
+def to_reference_state_dict(model: POSA) -> dict[str, torch.Tensor]:
+    """Our model's weights under the reference's parameter names (e.g. to export)."""
+    mapping = _name_map(model.config.num_hidden_layers)
+    return {mapping[k]: v for k, v in model.state_dict().items()}
+
+
+def _infer_config(state: dict[str, torch.Tensor], where: str) -> ModelConfig:
+    """Read the model configuration off the reference weights' shapes."""
+    try:
+        first = state["encoder.en_spiral.0.conv.layer.weight"]
+        mu = state["encoder.en_mu.weight"]
+        lin0 = state["decoder.de_spiral.0.conv.layer.weight"]
+        channels = state["encoder.en_spiral.1.conv.layer.weight"].shape[0]
+    except KeyError as exc:
+        raise CheckpointError(
+            f"{where}: model_state_dict lacks the reference parameter {exc.args[0]!r}"
+        ) from exc
+    decoder_ids = {
+        int(m.group(1)) for k in state if (m := re.match(r"decoder\.de_spiral\.(\d+)\.", k))
+    }
+    num_hidden = max(decoder_ids) - 2
+    out_key = f"decoder.de_spiral.{num_hidden + 2}.layer.weight"
+    if out_key not in state:
+        raise CheckpointError(f"{where}: model_state_dict lacks the output layer {out_key!r}")
+    out_channels = state[out_key].shape[0]
+    z_dim, h_dim = mu.shape
+    if lin0.shape[1] != 3 + z_dim:
+        raise CheckpointError(
+            f"{where}: decoder.de_spiral.0 has shape {tuple(lin0.shape)}; expected 3 + z_dim "
+            f"= {3 + z_dim} inputs"
+        )
+    use_semantics = out_channels > 1
+    return ModelConfig(
+        use_semantics=use_semantics,
+        num_classes=out_channels - 1 if use_semantics else 42,
+        z_dim=z_dim,
+        h_dim=h_dim,
+        channels=channels,
+        num_groups=8,  # the reference default; GroupNorm groups are not visible in the weights
+        seq_length=first.shape[1] // (3 + out_channels),
+        num_hidden_layers=num_hidden,
+        network_level=2,
+    )
+
+
+def load_reference(checkpoint_path: str | os.PathLike, mesh_ds_dir: str | os.PathLike,
+                   device: str | torch.device = "cpu") -> POSA:
+    """Load a reference POSA checkpoint with its ``mesh_ds`` folder as our model (eval mode).
+
+    The returned model's ``decode(z (B, 256), vertices (B, 655, 3))`` gives the reference
+    decoder's (B, 655, 43) output (channel 0 contact probability, 1..42 class logits) and
+    ``encode(f (B, 655, 43), vertices)`` the reference encoder's (mu, logvar). Vertices are in
+    the frame the reference was trained in (see ``posa_model.frames`` / the sampler's
+    ``frame="reference"``). The file is read with ``weights_only=True``.
+
+    Raises:
+        CheckpointError: unreadable file, missing/extra parameters, shapes that disagree with
+            the mesh_ds folder (e.g. weights for another mesh).
+    """
+    from .mesh.mesh_ds import read_mesh_ds
+
+    path = Path(checkpoint_path)
+    if not path.is_file():
+        raise CheckpointError(f"reference checkpoint not found: {path}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise CheckpointError(
+            f"{path}: cannot be read as a weights-only torch file ({exc})"
+        ) from exc
+    state = payload.get("model_state_dict") if isinstance(payload, dict) else None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path}: expected a dict with a 'model_state_dict' field")
+    config = _infer_config(state, str(path))
+    hierarchy = read_mesh_ds(mesh_ds_dir, seq_length=config.seq_length)
+    model = POSA.from_hierarchy(config, hierarchy)
+    mapping = _name_map(config.num_hidden_layers)
+    expected = set(mapping.values())
+    missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
+    if missing or unexpected:
+        raise CheckpointError(
+            f"{path}: model_state_dict does not match the reference layout: missing "
+            f"{missing[:5]}, unexpected {unexpected[:5]}"
+        )
+    ours = {}
+    for name, tensor in model.state_dict().items():
+        ref = state[mapping[name]]
+        if ref.shape != tensor.shape:
+            raise CheckpointError(
+                f"{path}: {mapping[name]} has shape {tuple(ref.shape)}, but with the mesh_ds "
+                f"folder {mesh_ds_dir} the model expects {tuple(tensor.shape)} (weights trained "
+                "for another mesh hierarchy?)"
+            )
+        ours[name] = ref.float()
+    model.load_state_dict(ours)
+    return model.to(device).eval()

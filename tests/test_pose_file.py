@@ -1,0 +1,58 @@
+"""Pose files: our/PROX-style fields and AMASS 'poses', with errors naming file and field."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from posa_model.body.pose_file import load_pose_file
+from posa_model.errors import InputShapeError
+
+
+def test_prox_style_fields(tmp_path):
+    path = tmp_path / "pose.npz"
+    np.savez(path, global_orient=np.ones((1, 3)), body_pose=np.zeros((1, 63)),
+             betas=np.arange(10.0)[None], transl=np.array([0.0, 1.0, 2.0]))
+    pose = load_pose_file(path)
+    assert pose.global_orient.tolist() == [1, 1, 1] and pose.body_pose.shape == (63,)
+    assert pose.betas.shape == (10,) and pose.transl.tolist() == [0, 1, 2]
+
+
+def test_amass_poses_frame(tmp_path):
+    path = tmp_path / "amass.npz"
+    poses = np.arange(5 * 165, dtype=np.float64).reshape(5, 165) / 1000
+    np.savez(path, poses=poses, trans=np.zeros((5, 3)), betas=np.zeros(16))
+    pose = load_pose_file(path, frame=2)
+    np.testing.assert_allclose(pose.global_orient, poses[2, :3], rtol=1e-6)
+    np.testing.assert_allclose(pose.body_pose, poses[2, 3:66], rtol=1e-6)
+    with pytest.raises(InputShapeError, match="frame 9"):
+        load_pose_file(path, frame=9)
+
+
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"global_orient": np.zeros(3), "body_pose": np.zeros(60)}, "'body_pose' has shape"),
+        ({"global_orient": np.full(3, np.nan), "body_pose": np.zeros(63)}, "NaN"),
+        ({"something": np.zeros(3)}, "no pose found"),
+        ({"poses": np.zeros((2, 10))}, "'poses' has shape"),
+    ],
+)
+def test_bad_pose_files_name_the_field(tmp_path, fields, message):
+    path = tmp_path / "bad.npz"
+    np.savez(path, **fields)
+    with pytest.raises(InputShapeError, match=message) as info:
+        load_pose_file(path)
+    assert "bad.npz" in str(info.value)
+
+
+def test_missing_wrong_type_and_pickled_files(tmp_path):
+    with pytest.raises(InputShapeError, match="not found"):
+        load_pose_file(tmp_path / "none.npz")
+    (tmp_path / "pose.pkl").write_bytes(b"x")
+    with pytest.raises(InputShapeError, match=".npz"):
+        load_pose_file(tmp_path / "pose.pkl")
+    path = tmp_path / "obj.npz"
+    np.savez(path, global_orient=np.array([{"code": 1}], dtype=object), body_pose=np.zeros(63))
+    with pytest.raises(InputShapeError, match="'global_orient' is not a numeric array"):
+        load_pose_file(path)
