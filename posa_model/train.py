@@ -1,0 +1,446 @@
+"""Train the POSA cVAE on data in the reference format, in one readable loop.
+
+    python -m posa_model.train --data DATA --out-dir runs/r1 [--epochs 15 --batch-size 64 ...]
+    python -m posa_model.train --config run.yaml --epochs 2        # CLI overrides the file
+    python -m posa_model.train --resume runs/r1/last.pt [--epochs 30]
+    torchrun --nproc_per_node 2 -m posa_model.train --data DATA ...  # DDP (gloo CPU / NCCL)
+
+Defaults are the reference contact+semantics recipe (:class:`TrainConfig`). A run folder R gets
+``config.yaml`` (resolved settings), ``log.csv``, TensorBoard events (when installed),
+``curves.png`` (when matplotlib is installed), ``last.pt`` every epoch, ``best.pt`` for the best
+validation score and ``checkpoints/epoch_XXX.pt`` every ``checkpoint_every`` epochs, all in our
+checkpoint format (:mod:`posa_model.nn.checkpoint`) and written atomically.
+
+Reproducibility: the model is initialised from ``seed``; epoch e shuffles with a permutation
+seeded by (seed, e); the reparameterisation noise of each step is drawn for the whole global
+batch from one seeded CPU ``torch.Generator`` and each DDP rank takes its slice. A checkpoint's
+``extra`` holds the optimiser state, every RNG state, epoch, step, best score, history and the
+config, so ``--resume`` continues exactly where the last completed epoch ended (resuming mid-epoch
+is not supported: a run killed during epoch e restarts epoch e).
+
+Frame regressor stored in the checkpoint (which vertices give pelvis, hips, spine3 at sampling
+time): ``--frame-regressor FILE.npy`` (4, V_full) if given; otherwise the stand-in's SMPL-X
+``J_regressor`` rows when the hierarchy's full mesh has SMPL-X's topology (the stand-in's, or
+10475 vertices); otherwise an APPROXIMATE regressor from the hierarchy's rest mesh (pelvis = all
+vertices' mean, left/right hip = mean of the +x/-x halves, spine3 = mean of the upper half),
+which gives the identity frame for a rest-pose body facing +z with +y up. Pass a real one for
+production use; ``meta["frame_regressor"]`` records which was used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import math
+import os
+import random
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel as DDP
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from .data import IndexBatches, PosaDataset
+from .errors import CheckpointError, PosaError
+from .nn.checkpoint import read_checkpoint, save_checkpoint
+from .nn.cvae import POSA
+from .training.config import (
+    FIXED_ON_RESUME,
+    ConfigError,
+    TrainConfig,
+    add_config_arguments,
+    config_from_args,
+    save_config,
+)
+from .training.distributed import DistContext, epoch_plan, setup_distributed, shard
+from .training.distributed import teardown_distributed as _teardown
+from .training.logging import TensorBoard, plot_curves, write_csv
+from .training.losses import cvae_loss
+from .training.metrics import batch_counts, new_counts, summarize
+
+__all__ = ["TrainConfig", "TrainResult", "evaluate", "main", "train"]
+
+SMPLX_NUM_VERTICES = 10475
+
+
+class NoisyPOSA(nn.Module):
+    """POSA's training forward with the reparameterisation noise passed in.
+
+    ``eps`` (b, z_dim) is this rank's slice of one global draw, so a DDP run sees the same noise
+    per body as a single process. Returns (logits (b, V, F), mu, logvar (b, z_dim)).
+    """
+
+    def __init__(self, posa: POSA):
+        super().__init__()
+        self.posa = posa
+
+    def forward(self, f: torch.Tensor, vertices: torch.Tensor, eps: torch.Tensor):
+        mu, logvar = self.posa.encode(f, vertices)
+        z = mu + eps * torch.exp(0.5 * logvar)
+        return self.posa.decode_logits(z, vertices), mu, logvar
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` produced (rank 0's paths; other ranks get the same values)."""
+
+    out_dir: Path
+    last: Path
+    best: Path
+    history: list[dict[str, Any]]
+    model: POSA
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers: frame regressor, RNG state, evaluation
+
+
+def approximate_frame_regressor(rest_vertices: np.ndarray) -> torch.Tensor:
+    """(V, 3) rest mesh (+y up, facing +z, left at +x) -> (4, V) rows averaging: all vertices
+    (pelvis), the +x half (left hip), the -x half (right hip), the upper half (spine3)."""
+    v = np.asarray(rest_vertices, dtype=np.float64)
+    c = v.mean(axis=0)
+    masks = [np.ones(len(v), bool), v[:, 0] > c[0], v[:, 0] < c[0], v[:, 1] > c[1]]
+    rows = [m / m.sum() if m.any() else np.full(len(v), 1.0 / len(v)) for m in masks]
+    return torch.from_numpy(np.stack(rows).astype(np.float32))
+
+
+def frame_regressor_for(config: TrainConfig, hierarchy: Any, standin: bool,
+                        ) -> tuple[torch.Tensor, str]:
+    """The (4, V_full) frame regressor to store, and a note of where it came from."""
+    n_full = int(hierarchy.vertices[0].shape[0])
+    if config.frame_regressor:
+        path = Path(config.frame_regressor)
+        try:
+            array = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"frame_regressor {path}: cannot be read as .npy ({exc})") from exc
+        if array.shape != (4, n_full) or not np.isfinite(array).all():
+            raise ConfigError(f"frame_regressor {path}: expected a finite (4, {n_full}) array "
+                              f"(pelvis, left_hip, right_hip, spine3), found {array.shape}")
+        return torch.from_numpy(array.astype(np.float32)), f"file {path}"
+    if standin or n_full == SMPLX_NUM_VERTICES:
+        from .nn.default import standin_frame_regressor
+
+        try:
+            regressor = standin_frame_regressor()
+        except (PosaError, OSError):
+            if standin:
+                raise
+        else:
+            if tuple(regressor.shape) == (4, n_full):
+                return regressor, "stand-in SMPL-X J_regressor rows"
+    return (approximate_frame_regressor(hierarchy.vertices[0]),
+            "approximate: rest-mesh halves (pass --frame-regressor for a real one)")
+
+
+def capture_rng_state(noise: torch.Generator) -> dict[str, Any]:
+    """Every RNG the run could touch, as tensors/ints (loadable with weights_only=True)."""
+    # the legacy global numpy RNG is not used here, but user code or libraries may use it
+    keys, pos, has_gauss, cached = np.random.get_state()[1:]  # noqa: NPY002
+    version, py_state, gauss_next = random.getstate()
+    state = {
+        "torch": torch.get_rng_state(),
+        "noise": noise.get_state(),
+        "numpy": {"keys": torch.from_numpy(np.asarray(keys, np.int64)), "pos": int(pos),
+                  "has_gauss": int(has_gauss), "cached_gaussian": float(cached)},
+        "python": {"version": int(version), "state": torch.tensor(py_state, dtype=torch.int64),
+                   "gauss_next": gauss_next},
+    }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng_state(state: dict[str, Any], noise: torch.Generator) -> None:
+    torch.set_rng_state(state["torch"])
+    noise.set_state(state["noise"])
+    n = state["numpy"]
+    legacy = ("MT19937", n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"],
+              n["cached_gaussian"])
+    np.random.set_state(legacy)  # noqa: NPY002
+    p = state["python"]
+    random.setstate((p["version"], tuple(int(i) for i in p["state"].tolist()), p["gauss_next"]))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _loader(dataset: PosaDataset, batches: list[np.ndarray], config: TrainConfig,
+            device: torch.device) -> DataLoader:
+    return DataLoader(IndexBatches(dataset, batches), batch_size=None, shuffle=False,
+                      num_workers=config.num_workers, pin_memory=device.type == "cuda")
+
+
+def _autocast(config: TrainConfig, device: torch.device):
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=config.bf16)
+
+
+@torch.no_grad()
+def evaluate(model: POSA, dataset: PosaDataset, config: TrainConfig,
+             ctx: DistContext | None = None) -> dict[str, float]:
+    """Reconstruction metrics on ``dataset`` with z = mu (see :mod:`.training.metrics`).
+
+    Under DDP each rank evaluates a shard and the counts are summed, so every rank gets the
+    metrics of the whole split. Returns ``val_loss``, ``val_kl``, ``val_contact``,
+    ``val_semantics``, ``val_precision``, ``val_recall``, ``val_f1``, ``val_semantic_acc``.
+    """
+    ctx = ctx or DistContext(0, 1, 0, next(model.parameters()).device)
+    was_training = model.training
+    model.eval()
+    rows = shard(len(dataset), ctx.rank, ctx.world_size)
+    batches = [rows[i:i + config.batch_size] for i in range(0, len(rows), config.batch_size)]
+    counts = new_counts(ctx.device)
+    use_sem = config.use_semantics
+    for batch in _loader(dataset, batches, config, ctx.device):
+        batch = batch.to(ctx.device, non_blocking=True)
+        with _autocast(config, ctx.device):
+            mu, logvar = model.encode(batch.features(use_sem), batch.vertices)
+            logits = model.decode_logits(mu, batch.vertices)
+        labels = batch.labels if use_sem else None
+        terms = cvae_loss(logits, mu, logvar, batch.contact, labels, kl_w=config.kl_w,
+                          contact_w=config.contact_w, semantics_w=config.semantics_w)
+        b = len(batch)
+        counts += batch_counts(logits, batch.contact, labels, terms.detached() * b, b)
+    ctx.all_reduce_sum(counts)
+    model.train(was_training)
+    return summarize(counts, prefix="val_")
+
+
+def _is_better(score: float, best: float | None, higher: bool) -> bool:
+    if math.isnan(score):
+        return False
+    if best is None:
+        return True
+    return score > best if higher else score < best
+
+
+# ---------------------------------------------------------------------------------------------
+# the training loop
+
+
+def train(config: TrainConfig, hierarchy: Any = None, resume: str | Path | None = None,
+          on_step_end: Callable[[int, int], None] | None = None,
+          on_epoch_end: Callable[[int, dict[str, Any]], None] | None = None) -> TrainResult:
+    """Run (or, with ``resume``, continue) training as described in the module docstring.
+
+    Args:
+        config: the run's settings.
+        hierarchy: a mesh hierarchy object to use instead of ``config.hierarchy`` (e.g. one
+            built in memory); None resolves ``config.hierarchy`` (None = the stand-in's).
+        resume: a checkpoint written by this trainer (normally ``R/last.pt``).
+        on_step_end(epoch, step), on_epoch_end(epoch, log_row): optional callbacks, every rank.
+    """
+    ctx = setup_distributed(config.device)
+    try:
+        return _train(config, ctx, hierarchy, resume, on_step_end, on_epoch_end)
+    finally:
+        _teardown(ctx)
+
+
+def _train(config, ctx: DistContext, hierarchy, resume, on_step_end, on_epoch_end):
+    device, out = ctx.device, Path(config.out_dir)
+    torch.manual_seed(config.seed)
+    np.random.seed(config.seed % 2**32)  # noqa: NPY002 (legacy global RNG, for libraries)
+    random.seed(config.seed)
+
+    # -- model, data, optimiser -----------------------------------------------------------
+    standin = hierarchy is None and config.hierarchy is None
+    if hierarchy is None:
+        from .sample import resolve_hierarchy
+
+        hierarchy = resolve_hierarchy(config.hierarchy)
+    model_config = config.model_config(int(hierarchy.seq_length), int(hierarchy.dilation))
+    model = POSA.from_hierarchy(model_config, hierarchy).to(device)
+    data_opts = dict(num_vertices=model.num_vertices, contact_threshold=config.contact_threshold,
+                     remap_classes=config.remap_classes, use_semantics=config.use_semantics,
+                     check_values=config.check_data)
+    train_set = PosaDataset(Path(config.data) / "train", **data_opts)
+    test_dir = Path(config.data) / "test"
+    test_set = PosaDataset(test_dir, **data_opts) if test_dir.is_dir() else None
+    regressor, regressor_source = frame_regressor_for(config, hierarchy, standin)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    noise = torch.Generator().manual_seed(config.seed)  # reparameterisation noise, global batch
+    done, step, best, history = 0, 0, None, []  # completed epochs, optimiser steps
+
+    if resume is not None:
+        ckpt = read_checkpoint(resume)
+        saved = ckpt.extra.get("train_config")
+        if not isinstance(saved, dict) or "optimizer" not in ckpt.extra:
+            raise CheckpointError(f"{resume}: has no trainer state in 'extra' (not written by "
+                                  "posa_model.train); cannot resume it")
+        saved = TrainConfig.from_dict(saved, source=f"{resume} extra.train_config")
+        changed = [k for k in FIXED_ON_RESUME if getattr(saved, k) != getattr(config, k)]
+        if changed:
+            raise ConfigError(f"{resume}: cannot resume with different {changed} (they define "
+                              "the model or the batch order)")
+        if ckpt.hierarchy_fingerprint != hierarchy.fingerprint:
+            raise CheckpointError(f"{resume}: trained on hierarchy {ckpt.hierarchy_fingerprint},"
+                                  f" this run uses {hierarchy.fingerprint}")
+        model.load_state_dict({k: v.float() for k, v in ckpt.state_dict.items()})
+        optimizer.load_state_dict(ckpt.extra["optimizer"])
+        for group in optimizer.param_groups:  # a changed --lr applies from now on
+            group["lr"] = config.lr
+        restore_rng_state(ckpt.extra["rng"], noise)
+        done, step = int(ckpt.extra["epoch"]), int(ckpt.extra["step"])
+        best, history = ckpt.extra.get("best_score"), list(ckpt.extra.get("history", []))
+
+    step_module: nn.Module = NoisyPOSA(model)
+    if config.compile:
+        step_module = torch.compile(step_module)
+    if ctx.distributed:
+        # the spiral/down-sampling buffers are constants: no per-step buffer broadcast
+        no_sync = ({"forward_sync_buffers": False}
+                   if "forward_sync_buffers" in inspect.signature(DDP).parameters
+                   else {"broadcast_buffers": False})
+        step_module = DDP(step_module, device_ids=[ctx.local_rank] if device.type == "cuda"
+                          else None, **no_sync)
+
+    if ctx.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        save_config(out / "config.yaml", config)
+        board = TensorBoard(out / "tensorboard")
+        print(f"posa_model.train: {len(train_set)} train / "
+              f"{len(test_set) if test_set else 0} test bodies, {model.num_vertices} vertices, "
+              f"{sum(p.numel() for p in model.parameters()):,} parameters, device {device}, "
+              f"world size {ctx.world_size}, epochs {done + 1}..{config.epochs} -> {out}",
+              flush=True)
+
+    # -- epochs -----------------------------------------------------------------------------
+    use_sem, z_dim = config.use_semantics, model_config.z_dim
+    for epoch in range(done + 1, config.epochs + 1):
+        model.train()
+        plan = epoch_plan(len(train_set), config.batch_size, config.seed, epoch, ctx.rank,
+                          ctx.world_size)
+        loader = _loader(train_set, [p.indices for p in plan], config, device)
+        sums = torch.zeros(4, dtype=torch.float64, device=device)  # per-body loss sums
+        bar = tqdm(total=len(plan), desc=f"epoch {epoch}/{config.epochs}", leave=False,
+                   disable=not (ctx.is_main and config.progress), dynamic_ncols=True)
+        start = time.perf_counter()
+        for p, batch in zip(plan, loader, strict=True):
+            batch = batch.to(device, non_blocking=True)
+            eps = torch.randn(p.global_size, z_dim, generator=noise)[p.start:p.stop]
+            with _autocast(config, device):
+                logits, mu, logvar = step_module(batch.features(use_sem), batch.vertices,
+                                                 eps.to(device, non_blocking=True))
+            # losses in fp32 outside autocast, normalised by the GLOBAL batch (see losses.py)
+            terms = cvae_loss(logits, mu, logvar, batch.contact,
+                              batch.labels if use_sem else None, kl_w=config.kl_w,
+                              contact_w=config.contact_w, semantics_w=config.semantics_w,
+                              batch_size=p.global_size)
+            weight = 0.0 if p.dummy else float(ctx.world_size)  # DDP averages over ranks
+            optimizer.zero_grad(set_to_none=True)
+            (terms.total * weight).backward()
+            optimizer.step()
+            step += 1
+            sums += terms.detached() * (0.0 if p.dummy else p.global_size)
+            bar.update(1)
+            if bar.n % 10 == 1 and not bar.disable:
+                bar.set_postfix(loss=f"{terms.total.item() * ctx.world_size:.4f}")
+            if on_step_end is not None:
+                on_step_end(epoch, step)
+        bar.close()
+        seconds = time.perf_counter() - start
+        train_means = (ctx.all_reduce_sum(sums) / len(train_set)).tolist()
+        if not math.isfinite(train_means[0]):  # nothing of this epoch is saved
+            raise PosaError(f"training diverged: non-finite loss in epoch {epoch} (lower --lr, "
+                            f"or resume from {out / 'last.pt'} with another setting)")
+
+        # -- validation, log, checkpoints --------------------------------------------------
+        row: dict[str, Any] = {"epoch": epoch, "step": step, "lr": config.lr,
+                               "seconds": round(seconds, 3),
+                               "bodies_per_s": round(len(train_set) / max(seconds, 1e-9), 1)}
+        row.update(zip(("train_loss", "train_kl", "train_contact", "train_semantics"),
+                       train_means, strict=True))
+        if test_set is not None:
+            row.update(evaluate(model, test_set, config, ctx))
+        history.append(row)
+        metric = config.best_metric if test_set is not None else "train_loss"
+        score = row[metric]
+        improved = _is_better(score, best, higher=metric == "val_f1")
+        if improved:
+            best = score
+        if ctx.is_main:
+            _log_epoch(row, config)
+            board.log(row, step)
+            write_csv(out / "log.csv", history)
+            extra = {"optimizer": optimizer.state_dict(), "rng": capture_rng_state(noise),
+                     "epoch": epoch, "step": step, "best_score": best, "history": history,
+                     "train_config": config.to_dict(), "world_size": ctx.world_size}
+            meta = {"trained": True, "frame": config.frame, "dataset": str(config.data),
+                    "epochs": epoch, "step": step, "frame_regressor": regressor_source,
+                    "description": f"POSA cVAE trained by posa_model.train ({epoch} epochs)",
+                    **{k: v for k, v in row.items() if k.startswith(("val_", "train_"))}}
+
+            def save(path: Path, meta=meta, extra=extra) -> None:
+                save_checkpoint(path, model, hierarchy.fingerprint, regressor, meta, extra)
+
+            save(out / "last.pt")  # first: epoch_XXX.pt existing implies last.pt is complete
+            if improved:
+                save(out / "best.pt")
+            if epoch % config.checkpoint_every == 0 or epoch == config.epochs:
+                save(out / "checkpoints" / f"epoch_{epoch:03d}.pt")
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, row)
+
+    if ctx.is_main:
+        board.close()
+        write_csv(out / "log.csv", history)
+        plot_curves(out / "curves.png", history)
+    return TrainResult(out, out / "last.pt", out / "best.pt", history, model)
+
+
+def _log_epoch(row: dict[str, Any], config: TrainConfig) -> None:
+    text = (f"epoch {row['epoch']:3d}/{config.epochs} step {row['step']:6d} | train loss "
+            f"{row['train_loss']:.4f} (kl {row['train_kl']:.4f} contact "
+            f"{row['train_contact']:.4f} sem {row['train_semantics']:.4f})")
+    if "val_loss" in row:
+        text += (f" | val loss {row['val_loss']:.4f} F1 {row['val_f1']:.3f} P "
+                 f"{row['val_precision']:.3f} R {row['val_recall']:.3f} sem_acc "
+                 f"{row['val_semantic_acc']:.3f}")
+    tqdm.write(text + f" | {row['bodies_per_s']:.0f} bodies/s", file=sys.stdout)
+    sys.stdout.flush()
+
+
+# ---------------------------------------------------------------------------------------------
+# command line
+
+
+def main(argv: list[str] | None = None, hierarchy: Any = None) -> int:
+    """``python -m posa_model.train``; ``hierarchy`` overrides --hierarchy (programmatic use)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m posa_model.train",
+        description="Train the POSA contact/semantics cVAE on data in the reference format.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--config", type=Path, default=None,
+                        help="YAML or JSON file of settings; CLI options override it")
+    parser.add_argument("--resume", type=Path, default=None,
+                        help="continue exactly from a checkpoint of this trainer (R/last.pt)")
+    add_config_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        base = None
+        if args.resume is not None:
+            saved = read_checkpoint(args.resume).extra.get("train_config")
+            if not isinstance(saved, dict):
+                raise CheckpointError(f"{args.resume}: has no trainer state; cannot resume it")
+            base = TrainConfig.from_dict(saved, source=f"{args.resume} extra.train_config")
+        config, _ = config_from_args(args, base)
+        result = train(config, hierarchy=hierarchy, resume=args.resume)
+    except PosaError as exc:
+        print(f"posa_model.train: error: {exc}", file=sys.stderr)
+        return 2
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(f"done: {result.last} (best: {result.best})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

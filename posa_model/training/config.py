@@ -1,0 +1,236 @@
+"""TrainConfig: every setting of a training run, from defaults < a YAML/JSON file < the CLI.
+
+The defaults are the reference "contact_semantics" recipe (POSA_REFERENCE.md, "Training"):
+Adam lr 1e-3, batch 64, 15 epochs, kl_w 0.1, contact_w 1, semantics_w 1, contact at 0.05 m.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import inspect
+import json
+import os
+import re
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import PosaError
+from ..io_utils import atomic_write
+from ..nn.config import ModelConfig
+
+
+class ConfigError(PosaError, ValueError):
+    """A training setting is unknown or has a bad value; the message names the field."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training run. Paths are strings so the config round-trips through YAML/JSON."""
+
+    # data and outputs
+    data: str = "data"  #: root folder with train/ and test/ in the reference format
+    out_dir: str = "runs/posa"  #: run folder R: config.yaml, log.csv, last.pt, best.pt, ...
+    hierarchy: str | None = None  #: None = the stand-in's; a saved .npz or a mesh_ds folder
+    frame: str = "canonical"  #: frame of vertices_can: "canonical" or "reference"
+    frame_regressor: str | None = None  #: .npy (4, V_full) rows pelvis, l_hip, r_hip, spine3
+    # optimisation (reference recipe)
+    epochs: int = 15
+    batch_size: int = 64  #: global batch (split over DDP ranks)
+    lr: float = 1e-3
+    kl_w: float = 0.1
+    contact_w: float = 1.0
+    semantics_w: float = 1.0
+    contact_threshold: float = 0.05  #: metres
+    remap_classes: bool = True  #: reference remap {34: 10, 25: 28}
+    seed: int = 0
+    # execution
+    device: str = "auto"  #: auto | cpu | cuda | cuda:N
+    bf16: bool = False  #: bf16 autocast for the forward pass (losses stay fp32)
+    compile: bool = False  #: torch.compile the training step (the plain module is saved)
+    num_workers: int = 0  #: DataLoader worker processes
+    check_data: bool = True  #: scan all data values once (NaN/inf, class ids) at start
+    # checkpoints and logging
+    checkpoint_every: int = 5  #: R/checkpoints/epoch_XXX.pt every N epochs (and the last)
+    best_metric: str = "val_loss"  #: val_loss (lower) | val_f1 (higher); no test/: train_loss
+    progress: bool = True  #: tqdm progress bar
+    # model (seq_length / dilation come from the hierarchy)
+    use_semantics: bool = True
+    z_dim: int = 256
+    h_dim: int = 512
+    channels: int = 64
+    num_groups: int = 8
+    num_hidden_layers: int = 3
+    network_level: int = 2
+
+    def __post_init__(self) -> None:
+        positive = ("epochs", "batch_size", "checkpoint_every", "z_dim", "h_dim", "channels",
+                    "num_groups", "num_hidden_layers")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ConfigError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("lr", "contact_threshold"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"TrainConfig.{name} must be > 0, got {getattr(self, name)}")
+        for name in ("kl_w", "contact_w", "semantics_w"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"TrainConfig.{name} must be >= 0, got {getattr(self, name)}")
+        if self.num_workers < 0 or self.network_level < 0:
+            raise ConfigError("TrainConfig.num_workers and network_level must be >= 0")
+        if self.frame not in ("canonical", "reference"):
+            raise ConfigError(f"TrainConfig.frame must be 'canonical' or 'reference', got "
+                              f"{self.frame!r}")
+        if self.best_metric not in ("val_loss", "val_f1"):
+            raise ConfigError(f"TrainConfig.best_metric must be 'val_loss' or 'val_f1', got "
+                              f"{self.best_metric!r}")
+
+    def model_config(self, seq_length: int = 9, dilation: int = 1) -> ModelConfig:
+        """The ModelConfig of this run (spiral length/dilation from the hierarchy)."""
+        return ModelConfig(use_semantics=self.use_semantics, z_dim=self.z_dim, h_dim=self.h_dim,
+                           channels=self.channels, num_groups=self.num_groups,
+                           seq_length=seq_length, dilation=dilation,
+                           num_hidden_layers=self.num_hidden_layers,
+                           network_level=self.network_level)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "config") -> TrainConfig:
+        """Build from a mapping (keys may use '-' or '_'), checking names and types."""
+        return cls(**_coerce(data, source))
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        return dataclasses.replace(self, **_coerce(changes, "replace"))
+
+
+#: Settings that a resumed run may not change (they define the model or the batch order).
+FIXED_ON_RESUME = ("seed", "batch_size", "use_semantics", "z_dim", "h_dim", "channels",
+                   "num_groups", "num_hidden_layers", "network_level", "hierarchy")
+
+
+def _field_types() -> dict[str, tuple[type, bool]]:
+    """name -> (base type, optional) for every TrainConfig field."""
+    hints = typing.get_type_hints(TrainConfig)
+    out = {}
+    for f in dataclasses.fields(TrainConfig):
+        hint = hints[f.name]
+        args = typing.get_args(hint) if isinstance(hint, types.UnionType) else ()
+        base = next((a for a in args if a is not type(None)), hint)
+        out[f.name] = (base, type(None) in args)
+    return out
+
+
+def _coerce(data: dict[str, Any], source: str) -> dict[str, Any]:
+    kinds = _field_types()
+    out = {}
+    for raw_key, value in data.items():
+        key = str(raw_key).replace("-", "_")
+        if key not in kinds:
+            raise ConfigError(f"{source}: unknown training setting {raw_key!r} (known: "
+                              f"{', '.join(sorted(kinds))})")
+        base, optional = kinds[key]
+        if value is None and optional:
+            out[key] = None
+        elif base is bool and isinstance(value, bool):
+            out[key] = value
+        elif base is int and isinstance(value, int) and not isinstance(value, bool):
+            out[key] = value
+        elif base is float and isinstance(value, int | float) and not isinstance(value, bool):
+            out[key] = float(value)
+        elif base is str and isinstance(value, str | os.PathLike):
+            out[key] = str(value)
+        else:
+            want = base.__name__ + (" or null" if optional else "")
+            raise ConfigError(f"{source}: setting {key!r} must be a {want}, got {value!r}")
+    return out
+
+
+def load_config_file(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a YAML (.yaml/.yml) or JSON settings file into a dict of raw settings."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    text = path.read_text(encoding="utf-8")
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise ConfigError(f"{path}: not valid JSON ({exc})") from exc
+    else:
+        try:
+            import yaml
+        except ImportError as exc:
+            raise ConfigError(f"{path}: reading YAML needs pyyaml (pip install pyyaml), or "
+                              "use a .json file") from exc
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings, found {type(data).__name__}")
+    _coerce(data, str(path))  # name bad keys / types now, with the file in the message
+    return data
+
+
+def save_config(path: str | os.PathLike, config: TrainConfig) -> Path:
+    """Write the resolved config atomically: YAML when pyyaml is installed, else JSON."""
+    data = config.to_dict()
+    path = Path(path)
+    try:
+        import yaml
+
+        text = yaml.safe_dump(data, sort_keys=False)
+    except ImportError:
+        path = path.with_suffix(".json")
+        text = json.dumps(data, indent=2)
+    return atomic_write(path, lambda f: f.write(text.encode("utf-8")))
+
+
+def _field_docs() -> dict[str, str]:
+    """The ``#:`` comment of each TrainConfig field (for --help)."""
+    try:
+        source = inspect.getsource(TrainConfig)
+    except (OSError, TypeError):
+        return {}
+    return dict(re.findall(r"^\s+(\w+):[^#\n]*#:\s*(.+)$", source, flags=re.MULTILINE))
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """One ``--kebab-case`` option per TrainConfig field; unset options stay absent."""
+    group = parser.add_argument_group("training settings (override --config)")
+    docs = _field_docs()
+    for f in dataclasses.fields(TrainConfig):
+        base, optional = _field_types()[f.name]
+        flag = "--" + f.name.replace("_", "-")
+        help_text = f"{docs.get(f.name, '')} (default: {f.default!r})".replace("%", "%%")
+        if base is bool:
+            group.add_argument(flag, action=argparse.BooleanOptionalAction,
+                               default=argparse.SUPPRESS, help=help_text)
+        else:
+            convert = base
+            if optional:
+                def convert(text, base=base):
+                    return None if text.lower() in ("none", "null", "") else base(text)
+            group.add_argument(flag, type=convert, default=argparse.SUPPRESS,
+                               metavar=base.__name__.upper(), help=help_text)
+
+
+def config_from_args(args: argparse.Namespace, base: TrainConfig | None = None,
+                     ) -> tuple[TrainConfig, dict[str, Any]]:
+    """defaults (or ``base``) < ``--config FILE`` < explicit CLI options.
+
+    Returns the config and the dict of settings given explicitly (file + CLI).
+    """
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    given: dict[str, Any] = {}
+    if getattr(args, "config", None):
+        given.update({k.replace("-", "_"): v for k, v in load_config_file(args.config).items()})
+    given.update({k: v for k, v in vars(args).items() if k in names})
+    merged = {**(base or TrainConfig()).to_dict(), **given}
+    return TrainConfig.from_dict(merged, source="settings"), given

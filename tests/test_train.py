@@ -1,0 +1,391 @@
+"""The trainer: loss maths, config layering, run folder, overfitting, exact resume, DDP == 1 proc.
+
+Everything runs on a tiny fake hierarchy (40/20/12 vertices at the network levels) and tiny
+models, on CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from posa_model.data import PosaDataset, write_reference_split
+from posa_model.errors import CheckpointError
+from posa_model.frames import canonicalize
+from posa_model.nn.checkpoint import build_model, read_checkpoint
+from posa_model.nn.cvae import POSA
+from posa_model.train import (
+    NoisyPOSA,
+    TrainConfig,
+    approximate_frame_regressor,
+    capture_rng_state,
+    evaluate,
+    main,
+    restore_rng_state,
+    train,
+)
+from posa_model.training.config import (
+    ConfigError,
+    add_config_arguments,
+    config_from_args,
+    load_config_file,
+)
+from posa_model.training.distributed import epoch_plan
+from posa_model.training.losses import cvae_loss
+from tests.conftest import fake_hierarchy
+
+ROOT = Path(__file__).resolve().parent.parent
+V = 40  # fake_hierarchy()'s level 0, the network level used here
+TINY = dict(z_dim=16, h_dim=16, channels=8, num_groups=4, network_level=0, progress=False)
+TINY_ARGS = ["--z-dim", "16", "--h-dim", "16", "--channels", "8", "--num-groups", "4",
+             "--network-level", "0", "--no-progress"]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models run faster and far steadier on one thread (two threads spin-wait when the
+    2-core machine is shared); subprocesses below use one thread too, for bitwise equality."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def write_dataset(root: Path, n_train: int = 24, n_test: int = 8, seed: int = 0,
+                  rest: np.ndarray | None = None) -> Path:
+    """Bodies near ``rest`` (default: the fake hierarchy's level 0); contact on a per-body
+    horizontal band; one class per body (including 34 and 25, which the reference remaps)."""
+    rng = np.random.default_rng(seed)
+    rest = fake_hierarchy().vertices[0] if rest is None else rest
+    for split, n in (("train", n_train), ("test", n_test)):
+        verts = (rest[None] + rng.normal(scale=0.05, size=(n, *rest.shape))).astype(np.float32)
+        x = np.abs(verts[..., 1] - rng.uniform(-1, 1, size=(n, 1))) * 0.1
+        sem = np.broadcast_to(rng.choice([2, 3, 34, 25], size=(n, 1)), x.shape).copy()
+        names = [f"scene{i % 3}_rec{i}" for i in range(n)]
+        write_reference_split(root / split, x, sem, verts, verts, recording_names=names)
+    return root
+
+
+def weights(path) -> dict[str, torch.Tensor]:
+    return read_checkpoint(path).state_dict
+
+
+def max_weight_diff(a, b) -> float:
+    return max((a[k] - b[k]).abs().max().item() for k in a)
+
+
+# ---- losses ---------------------------------------------------------------------------------
+
+
+def test_loss_equals_reference_formulas_and_shards_add_up():
+    g = torch.Generator().manual_seed(0)
+    b, n = 6, 7
+    logits = torch.randn(b, n, 43, generator=g) * 3
+    mu, logvar = torch.randn(b, 5, generator=g), torch.randn(b, 5, generator=g)
+    contact = (torch.rand(b, n, generator=g) > 0.5).float()
+    labels = torch.randint(0, 42, (b, n), generator=g)
+    terms = cvae_loss(logits, mu, logvar, contact, labels, kl_w=0.1, contact_w=1, semantics_w=1)
+    # the reference: BCE on the sigmoid, CE mean over all vertices, KL summed / batch
+    bce = F.binary_cross_entropy(torch.sigmoid(logits[..., 0]), contact)
+    ce = F.cross_entropy(logits[..., 1:].reshape(-1, 42), labels.reshape(-1))
+    kl = -0.5 * torch.sum(1 + logvar - mu**2 - logvar.exp()) / b
+    torch.testing.assert_close(terms.contact, bce)
+    torch.testing.assert_close(terms.semantics, ce)
+    torch.testing.assert_close(terms.kl, kl)
+    torch.testing.assert_close(terms.total, 0.1 * kl + bce + ce)
+    # bf16 logits are accepted (losses computed in fp32)
+    assert cvae_loss(logits.bfloat16(), mu, logvar, contact, labels).total.dtype == torch.float32
+    # two shards normalised by the global batch add up to the full-batch loss
+    parts = [cvae_loss(logits[s], mu[s], logvar[s], contact[s], labels[s], batch_size=b)
+             for s in (slice(0, 4), slice(4, 6))]
+    torch.testing.assert_close(parts[0].total + parts[1].total, terms.total)
+
+
+def test_epoch_plan_slices_the_global_batch_over_ranks():
+    single = epoch_plan(17, 8, seed=3, epoch=2)
+    ranks = [epoch_plan(17, 8, seed=3, epoch=2, rank=r, world_size=2) for r in (0, 1)]
+    assert [len(p.indices) for p in single] == [8, 8, 1]
+    for step, whole in enumerate(single):
+        joined = np.concatenate([r[step].indices for r in ranks if not r[step].dummy])
+        assert joined.tolist() == whole.indices.tolist()
+    assert ranks[1][2].dummy and not ranks[0][2].dummy  # 1 body for 2 ranks
+    assert epoch_plan(17, 8, 3, 1)[0].indices.tolist() != single[0].indices.tolist()
+
+
+# ---- config ---------------------------------------------------------------------------------
+
+
+def test_config_layers_defaults_file_cli_and_names_bad_settings(tmp_path):
+    cfg = TrainConfig()
+    assert (cfg.lr, cfg.batch_size, cfg.epochs, cfg.kl_w, cfg.contact_threshold,
+            cfg.checkpoint_every) == (1e-3, 64, 15, 0.1, 0.05, 5)
+    yaml_file = tmp_path / "run.yaml"
+    yaml_file.write_text("epochs: 7\nlr: 0.01\nbatch-size: 32\nremap_classes: false\n")
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--config")
+    add_config_arguments(parser)
+    args = parser.parse_args(["--config", str(yaml_file), "--epochs", "2", "--hierarchy",
+                              "none", "--bf16"])
+    cfg, given = config_from_args(args)
+    assert (cfg.epochs, cfg.lr, cfg.batch_size, cfg.remap_classes, cfg.bf16) == (
+        2, 0.01, 32, False, True)
+    assert cfg.hierarchy is None and cfg.kl_w == 0.1 and given["epochs"] == 2
+    yaml_file.write_text("epochz: 3\n")
+    with pytest.raises(ConfigError, match=r"run\.yaml.*'epochz'"):
+        load_config_file(yaml_file)
+    yaml_file.write_text("epochs: many\n")
+    with pytest.raises(ConfigError, match=r"run\.yaml.*'epochs' must be a int"):
+        load_config_file(yaml_file)
+    with pytest.raises(ConfigError, match="frame"):
+        TrainConfig(frame="world")
+    with pytest.raises(ConfigError, match="batch_size"):
+        TrainConfig(batch_size=0)
+
+
+# ---- a short run ----------------------------------------------------------------------------
+
+
+def test_short_run_writes_a_complete_run_folder(tmp_path):
+    data = write_dataset(tmp_path / "data")
+    hier = fake_hierarchy()
+    cfg = TrainConfig(data=str(data), out_dir=str(tmp_path / "run"), epochs=2, batch_size=8,
+                      checkpoint_every=1, **TINY)
+    result = train(cfg, hierarchy=hier)
+    run = tmp_path / "run"
+    for name in ("config.yaml", "log.csv", "last.pt", "best.pt", "checkpoints/epoch_001.pt",
+                 "checkpoints/epoch_002.pt"):
+        assert (run / name).is_file(), name
+    pytest.importorskip("matplotlib")
+    assert (run / "curves.png").stat().st_size > 1000
+    assert TrainConfig.from_dict(load_config_file(run / "config.yaml")) == cfg
+    rows = (run / "log.csv").read_text().splitlines()
+    assert len(rows) == 3 and "val_f1" in rows[0] and "train_loss" in rows[0]
+    ckpt = read_checkpoint(run / "last.pt")
+    assert ckpt.trained and ckpt.meta["epochs"] == 2 and ckpt.meta["frame"] == "canonical"
+    assert ckpt.meta["dataset"] == str(data) and 0 <= ckpt.meta["val_f1"] <= 1
+    assert "approximate" in ckpt.meta["frame_regressor"]
+    assert {"optimizer", "rng", "epoch", "step", "best_score", "train_config"} <= set(ckpt.extra)
+    assert ckpt.extra["step"] == 2 * 3 and ckpt.extra["train_config"] == cfg.to_dict()
+    model = build_model(ckpt, hier)  # our format, rebuildable for sampling
+    for key, value in result.model.state_dict().items():
+        assert torch.equal(model.state_dict()[key], value)
+    assert tuple(ckpt.frame_regressor.shape) == (4, V)
+    # losses are finite and the validation metrics are all present
+    last = result.history[-1]
+    assert all(np.isfinite(last[k]) for k in ("train_loss", "val_loss", "val_f1"))
+
+
+def test_cli_with_yaml_a_saved_hierarchy_and_a_frame_regressor(tmp_path, capsys):
+    trimesh = pytest.importorskip("trimesh")
+    from posa_model.mesh.hierarchy import build_hierarchy, load_hierarchy, save_hierarchy
+
+    sphere = trimesh.creation.icosphere(subdivisions=3)  # 642 -> 161 -> 41 -> 11 vertices
+    hier = build_hierarchy(sphere.vertices, sphere.faces, levels=3)
+    save_hierarchy(hier, tmp_path / "ico.npz")
+    data = write_dataset(tmp_path / "data", n_train=6, n_test=3, rest=hier.vertices[1])
+    regressor = np.full((4, 642), 1 / 642, np.float32)
+    np.save(tmp_path / "reg.npy", regressor)
+    (tmp_path / "run.yaml").write_text(
+        f"data: {data}\nout_dir: {tmp_path / 'run'}\nnetwork_level: 1\nepochs: 5\n"
+        "batch_size: 4\nz_dim: 16\nh_dim: 16\nchannels: 8\nnum_groups: 4\nprogress: false\n")
+    argv = ["--config", str(tmp_path / "run.yaml"), "--epochs", "1", "--hierarchy",
+            str(tmp_path / "ico.npz"), "--frame-regressor", str(tmp_path / "reg.npy"),
+            "--frame", "reference"]
+    assert main(argv) == 0
+    assert "161 vertices" in capsys.readouterr().out
+    ckpt = read_checkpoint(tmp_path / "run/last.pt")
+    assert ckpt.extra["epoch"] == 1 and ckpt.meta["frame"] == "reference"
+    assert ckpt.hierarchy_fingerprint == hier.fingerprint
+    torch.testing.assert_close(ckpt.frame_regressor, torch.from_numpy(regressor))
+    build_model(ckpt, load_hierarchy(tmp_path / "ico.npz"))
+    # errors are reported, not raised: a wrong-shaped regressor names the file and the shape
+    np.save(tmp_path / "reg.npy", regressor[:, :10])
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "reg.npy" in err and "(4, 642)" in err
+
+
+@pytest.mark.parametrize("options", [dict(bf16=True), dict(use_semantics=False)])
+def test_bf16_and_contact_only_runs(tmp_path, options):
+    data = write_dataset(tmp_path / "data", n_train=8, n_test=4)
+    cfg = TrainConfig(data=str(data), out_dir=str(tmp_path / "run"), epochs=1, batch_size=4,
+                      **TINY, **options)
+    row = train(cfg, hierarchy=fake_hierarchy()).history[-1]
+    assert np.isfinite(row["train_loss"]) and np.isfinite(row["val_loss"])
+    if not cfg.use_semantics:
+        assert row["train_semantics"] == 0 and np.isnan(row["val_semantic_acc"])
+        assert read_checkpoint(tmp_path / "run/last.pt").config.feature_dim == 1
+
+
+def test_approximate_frame_regressor_gives_the_identity_frame_at_rest():
+    rng = np.random.default_rng(1)
+    half = rng.normal(size=(150, 3)) * [0.3, 0.8, 0.15]  # a body-like blob, +y up, facing +z
+    rest = np.concatenate([half, half * [-1, 1, 1]])  # left/right mirror images
+    joints = (approximate_frame_regressor(rest).double().numpy() @ rest)
+    frame = canonicalize(rest, joints)
+    np.testing.assert_allclose(frame.rotation, np.eye(3), atol=1e-6)
+
+
+def test_rng_states_round_trip_through_a_weights_only_file(tmp_path):
+    import random
+
+    noise = torch.Generator().manual_seed(5)
+    torch.save(capture_rng_state(noise), tmp_path / "rng.pt")
+
+    def draw():
+        return (torch.rand(3).tolist(), torch.rand(3, generator=noise).tolist(),
+                np.random.rand(3).tolist(), random.random())  # noqa: NPY002
+
+    first = draw()
+    restore_rng_state(torch.load(tmp_path / "rng.pt", weights_only=True), noise)
+    assert draw() == first
+
+
+# ---- learning ---------------------------------------------------------------------------------
+
+
+def test_overfits_one_batch(tmp_path):
+    data = write_dataset(tmp_path / "data", n_train=8, n_test=1)
+    cfg = TrainConfig(batch_size=8, lr=3e-3, z_dim=16, h_dim=32, channels=16, num_groups=4,
+                      network_level=0)
+    hier = fake_hierarchy()
+    torch.manual_seed(0)
+    model = POSA.from_hierarchy(cfg.model_config(), hier)
+    ds = PosaDataset(data / "train", num_vertices=V)
+    batch = ds.get_batch(np.arange(8))
+    step, opt = NoisyPOSA(model), torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    noise = torch.Generator().manual_seed(0)
+    losses = []
+    for _ in range(700):
+        logits, mu, logvar = step(batch.features(), batch.vertices,
+                                  torch.randn(8, cfg.z_dim, generator=noise))
+        terms = cvae_loss(logits, mu, logvar, batch.contact, batch.labels)
+        opt.zero_grad()
+        terms.total.backward()
+        opt.step()
+        losses.append(terms.total.item())
+    metrics = evaluate(model, ds, cfg)  # reconstruction with z = mu
+    print(f"overfit: loss {losses[0]:.3f} -> {losses[-1]:.3f}, F1 {metrics['val_f1']:.3f}, "
+          f"semantic acc {metrics['val_semantic_acc']:.3f}")
+    assert losses[-1] < losses[0] / 10
+    assert metrics["val_f1"] > 0.95 and metrics["val_semantic_acc"] > 0.9
+
+
+# ---- subprocesses: kill -9 + resume, torchrun DDP ---------------------------------------------
+
+DRIVER = """
+import json, sys, time
+import torch
+torch.set_num_threads(1)
+sys.path.insert(0, {root!r})
+from tests.conftest import fake_hierarchy
+from posa_model import train as T
+
+if sys.argv[1] == "--json":  # train(config) with epochs >= 2 made slow, for the kill test
+    slow = lambda epoch, step: time.sleep(0.4) if epoch >= 2 else None
+    T.train(T.TrainConfig(**json.loads(sys.argv[2])), hierarchy=fake_hierarchy(),
+            on_step_end=slow)
+else:
+    sys.exit(T.main(sys.argv[1:], hierarchy=fake_hierarchy()))
+"""
+
+
+def _driver(tmp_path: Path) -> Path:
+    path = tmp_path / "driver.py"
+    path.write_text(DRIVER.format(root=str(ROOT)))
+    return path
+
+
+def test_kill_9_then_resume_reaches_the_uninterrupted_weights(tmp_path):
+    data = write_dataset(tmp_path / "data")
+    cfg = TrainConfig(data=str(data), out_dir=str(tmp_path / "full"), epochs=3, batch_size=8,
+                      checkpoint_every=1, **TINY)
+    full = train(cfg, hierarchy=fake_hierarchy())
+
+    run = tmp_path / "killed"
+    killed_cfg = cfg.replace(out_dir=str(run))
+    proc = subprocess.Popen([sys.executable, str(_driver(tmp_path)), "--json",
+                             json.dumps(killed_cfg.to_dict())], cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while not (run / "checkpoints/epoch_001.pt").exists():
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.monotonic() < deadline, "no epoch-1 checkpoint after 60 s"
+            time.sleep(0.02)
+        time.sleep(0.5)  # now inside epoch 2 (each of its steps sleeps 0.4 s)
+        assert proc.poll() is None, "the run finished before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL
+    assert read_checkpoint(run / "last.pt").extra["epoch"] == 1
+    assert not (run / "checkpoints/epoch_002.pt").exists()
+
+    # resume through the CLI; the saved config is the base, --no-progress only adds a setting
+    assert main(["--resume", str(run / "last.pt"), "--no-progress"],
+                hierarchy=fake_hierarchy()) == 0
+    resumed = read_checkpoint(run / "last.pt")
+    assert resumed.extra["epoch"] == 3 and resumed.extra["step"] == full.history[-1]["step"]
+    diff = max_weight_diff(weights(full.last), resumed.state_dict)
+    print(f"resume after kill -9: max |w_resumed - w_uninterrupted| = {diff:.3g}")
+    assert diff <= 1e-6
+    assert len((run / "log.csv").read_text().splitlines()) == 1 + 3
+    for key in ("train_loss", "val_loss", "val_f1"):
+        assert resumed.meta[key] == pytest.approx(full.history[-1][key], abs=1e-6)
+
+
+def test_resume_refuses_changed_model_settings(tmp_path):
+    data = write_dataset(tmp_path / "data", n_train=4, n_test=2)
+    cfg = TrainConfig(data=str(data), out_dir=str(tmp_path / "r"), epochs=1, batch_size=4, **TINY)
+    result = train(cfg, hierarchy=fake_hierarchy())
+    with pytest.raises(ConfigError, match="batch_size"):
+        train(cfg.replace(batch_size=2, epochs=2), hierarchy=fake_hierarchy(),
+              resume=result.last)
+    with pytest.raises(CheckpointError, match="hierarchy"):
+        train(cfg.replace(epochs=2), hierarchy=fake_hierarchy(tag="other"), resume=result.last)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_torchrun_two_processes_match_one_process(tmp_path):
+    # 17 bodies, global batch 8: steps of 8, 8 and 1 body (rank 1 gets an empty slice there)
+    data = write_dataset(tmp_path / "data", n_train=17, n_test=5)
+    args = ["--data", str(data), "--epochs", "2", "--batch-size", "8", *TINY_ARGS]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc_per_node",
+           "2", "--master_addr", "127.0.0.1", "--master_port", str(_free_port()),
+           str(_driver(tmp_path)), *args, "--out-dir", str(tmp_path / "ddp")]
+    out = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert "world size 2" in out.stdout
+
+    single = TrainConfig(data=str(data), out_dir=str(tmp_path / "one"), epochs=2, batch_size=8,
+                         **TINY)
+    result = train(single, hierarchy=fake_hierarchy())
+    ddp = read_checkpoint(tmp_path / "ddp/last.pt")
+    diff = max_weight_diff(weights(result.last), ddp.state_dict)
+    print(f"DDP 2 ranks vs 1 process: max weight difference {diff:.3g}")
+    assert diff < 1e-5
+    assert ddp.extra["world_size"] == 2 and ddp.extra["step"] == 2 * 3
+    for key in ("train_loss", "val_loss", "val_f1", "val_semantic_acc"):
+        assert ddp.meta[key] == pytest.approx(result.history[-1][key], rel=1e-5, abs=1e-6)
