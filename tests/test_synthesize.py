@@ -1,0 +1,425 @@
+"""Synthetic training data (posa_model.synth, python -m posa_model.synthesize).
+
+Scene geometry is checked against plain references (brute-force distances to the exported
+triangle mesh, every box instead of the culled set); fitted bodies against the scene with every
+box at full resolution; the written dataset against the reference format, determinism and the
+scene split. Body tests use the stand-in and skip where its asset is absent.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import trimesh
+
+from posa_model.body import standin_path
+from posa_model.classes import CLASS_ID
+from posa_model.errors import PosaError
+from posa_model.synth import (
+    ARCHETYPES,
+    CONTACT_THRESHOLD,
+    CONTACT_TOLERANCE,
+    PENETRATION_TOLERANCE,
+    ROOM_TYPES,
+    Boxes,
+    Scene,
+    SceneObject,
+    Spot,
+    SynthConfig,
+    box_signed_distance,
+    compute_sdf_grid,
+    fit_jobs,
+    generate_room,
+    load_sdf_grid,
+    save_sdf_grid,
+    sweep_distance,
+)
+from posa_model.synth.export import save_scene, scene_mesh
+from posa_model.synth.fitting import SEAT_ROLES
+from posa_model.synth.rooms import _overlap, _Rect
+
+
+def _have_standin() -> bool:
+    from posa_model.mesh.hierarchy import STANDIN_HIERARCHY_PATH
+
+    return standin_path().is_file() and STANDIN_HIERARCHY_PATH.is_file()
+
+
+needs_standin = pytest.mark.skipif(not _have_standin(), reason="stand-in assets not built yet")
+
+
+def _mesh_distance(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """Brute force: unsigned distance from each point to the nearest triangle of a soup."""
+    tris = vertices[faces]
+    out = np.empty(len(points))
+    for i, p in enumerate(points):
+        closest = trimesh.triangles.closest_point(tris, np.repeat(p[None], len(tris), 0))
+        out[i] = np.linalg.norm(closest - p, axis=1).min()
+    return out
+
+
+@pytest.fixture(scope="module")
+def rooms():
+    rng = np.random.default_rng(3)
+    return [generate_room(f"r{k}", rng, rt) for k, rt in enumerate(ROOM_TYPES)]
+
+
+# --------------------------------------------------------------------------------------------
+# geometry
+
+
+def test_analytic_sdf_matches_exported_mesh(rooms):
+    rng = np.random.default_rng(0)
+    for scene in rooms[:3]:
+        vertices, faces, face_class = scene_mesh(scene)
+        lo, hi = scene.bounds()
+        # points near surfaces matter most: jitter box corners and uniform points
+        pts = np.concatenate([rng.uniform(lo - 0.2, hi + 0.2, (60, 3)),
+                              vertices[rng.choice(len(vertices), 60)] + rng.normal(0, 0.05,
+                                                                                 (60, 3))])
+        sd = scene.brute_force_distance(pts)
+        outside = sd.signed > 1e-6
+        mesh_d = _mesh_distance(pts[outside], vertices, faces)
+        np.testing.assert_allclose(sd.signed[outside], mesh_d, atol=1e-6)
+        # inside points are inside the box that claims them
+        inside = np.flatnonzero(sd.signed < -1e-6)
+        for i in inside:
+            assert box_signed_distance(pts[i][None], scene.boxes.subset([sd.part[i]]))[0, 0] < 0
+        # the class is the class of the nearest triangle for outside points
+        tris = vertices[faces]
+        for i in np.flatnonzero(outside)[:20]:
+            cp = trimesh.triangles.closest_point(tris, np.repeat(pts[i][None], len(tris), 0))
+            near = np.linalg.norm(cp - pts[i], axis=1)
+            best = near <= near.min() + 1e-9
+            assert sd.class_id[i] in set(face_class[best])
+
+
+def test_culled_distance_equals_every_box(rooms):
+    rng = np.random.default_rng(1)
+    for scene in rooms:
+        lo, hi = scene.bounds()
+        for _ in range(3):
+            c = rng.uniform(lo, hi)
+            pts = c + rng.normal(0, 0.4, (500, 3))
+            fast, ref = scene.distance(pts), scene.brute_force_distance(pts)
+            np.testing.assert_array_equal(fast.signed, ref.signed)
+            np.testing.assert_array_equal(fast.class_id, ref.class_id)
+
+
+def test_sweep_distance_is_exact_and_lets_contacts_slide():
+    box = Boxes([[0.0, 0.25, 0.0]], [[0.5, 0.25, 0.5]], [0.3], [3], [0])
+    pts = np.array([[0.1, 1.0, 0.1], [0.2, 0.8, -0.1], [3.0, 0.3, 0.0]])
+    assert sweep_distance(pts, box, [0, -1, 0]) == pytest.approx(0.3)
+    resting = pts - [0.0, 0.3, 0.0]  # lowest point now on the top face
+    assert sweep_distance(resting, box, [1, 0, 0]) == np.inf  # slides along the top
+    assert sweep_distance(resting, box, [0, -1, 0]) == pytest.approx(0.0, abs=1e-9)
+    # horizontal: the far point hits the rotated box's side; compare with a fine march
+    d = sweep_distance(pts[2:], box, [-1, 0, 0])
+    steps = np.arange(0, 3.5, 1e-4)
+    march = box_signed_distance(pts[2] - steps[:, None] * [1, 0, 0], box)[:, 0]
+    assert d == pytest.approx(steps[np.argmax(march <= 0)], abs=2e-4)
+
+
+def test_rooms_are_consistent(rooms):
+    for scene in rooms:
+        assert "_" not in scene.name
+        kinds = {o.kind for o in scene.objects}
+        assert {"floor", "wall"} <= kinds
+        for obj in scene.objects:
+            classes = set(scene.boxes.class_ids[list(obj.parts)])
+            assert classes <= {obj.class_id, CLASS_ID["cushion"]}
+        # furniture footprints of different pieces never overlap (boxes of one piece may)
+        furn = [o for o in scene.objects if o.kind not in ("floor", "wall")]
+        rects = []
+        for o in furn:
+            b = scene.boxes.subset(list(o.parts))
+            for c, h, y in zip(b.centers, b.half_sizes, b.yaws, strict=True):
+                rects.append((o.name, _Rect(c[0], c[2], h[0] - 1e-6, h[2] - 1e-6, y, 0),
+                              c[1] - h[1], c[1] + h[1]))
+        for i, (na, ra, y0a, y1a) in enumerate(rects):
+            for nb, rb, y0b, y1b in rects[i + 1:]:
+                if na != nb and y0a < y1b - 1e-6 and y0b < y1a - 1e-6:
+                    assert not _overlap(ra, rb), (scene.name, na, nb)
+        # every piece is inside the room
+        w, _, d = scene.size
+        lo, hi = scene.boxes.subset([p for o in furn for p in o.parts]).aabbs()
+        assert lo[:, 0].min() >= -1e-6 and hi[:, 0].max() <= w + 1e-6
+        assert lo[:, 2].min() >= -1e-6 and hi[:, 2].max() <= d + 1e-6
+        assert lo[:, 1].min() >= -1e-6
+
+
+def test_catalogue_pieces_are_valid_for_any_body_size():
+    from posa_model.synth import CATALOGUE, BodyDims, build_furniture
+
+    for seat in (0.3, 0.45, 0.55):
+        dims = BodyDims(seat_height=seat, hip_width=0.3, arm_width=0.45)
+        for kind in CATALOGUE:
+            for i in range(40):
+                spec = build_furniture(kind, np.random.default_rng(i), dims)
+                assert all(min(p.size) > 0 for p in spec.parts), (kind, seat)
+                assert all(p.center[1] - p.size[1] / 2 >= -1e-9 for p in spec.parts)
+                assert all(s.kind in ("seat", "lie", "reach") for s in spec.spots)
+
+
+def test_sdf_grid_is_exact_and_round_trips(rooms, tmp_path):
+    scene = rooms[3]  # a bathroom: small
+    grid = compute_sdf_grid(scene.boxes, resolution=0.1)
+    d = grid.dim
+    assert grid.sdf.shape == (d, d, d) and grid.sdf.dtype == np.float32
+    assert grid.semantics.shape == (d, d, d) and grid.semantics.dtype == np.uint8
+    rng = np.random.default_rng(2)
+    idx = rng.integers(0, d, (3000, 3))
+    nodes = grid.grid_min + idx * (grid.grid_max - grid.grid_min) / (d - 1)  # [x, y, z]
+    ref = scene.brute_force_distance(nodes)
+    np.testing.assert_allclose(grid.sdf[idx[:, 0], idx[:, 1], idx[:, 2]], ref.signed, atol=1e-5)
+    np.testing.assert_array_equal(grid.semantics[idx[:, 0], idx[:, 1], idx[:, 2]], ref.class_id)
+    assert (grid.bbox[0] >= grid.grid_min).all() and (grid.bbox[1] <= grid.grid_max).all()
+    save_sdf_grid(tmp_path, scene.name, grid)
+    header = json.loads((tmp_path / f"{scene.name}.json").read_text())
+    assert {"dim", "badding_val", "min", "max", "bbox"} <= set(header)
+    back = load_sdf_grid(tmp_path, scene.name)
+    np.testing.assert_array_equal(back.sdf, grid.sdf)
+    np.testing.assert_array_equal(back.semantics, grid.semantics)
+    np.testing.assert_allclose(back.grid_min, grid.grid_min)
+    # trilinear lookup: exact at nodes, within the grid's resolution elsewhere
+    np.testing.assert_allclose(back.lookup(nodes[:50]), ref.signed[:50], atol=1e-5)
+    pts = rng.uniform(grid.bbox[0], grid.bbox[1], (300, 3))
+    assert np.abs(back.lookup(pts) - scene.brute_force_distance(pts).signed).max() < 0.1
+
+
+def test_scene_glb_has_named_objects(rooms, tmp_path):
+    scene = rooms[0]
+    path = save_scene(tmp_path, scene)
+    loaded = trimesh.load(path, force="scene")
+    names = {o.name for o in scene.objects}
+    assert names <= set(loaded.graph.nodes_geometry)
+    info = json.loads((tmp_path / f"{scene.name}_objects.json").read_text())
+    assert {k: v["class_id"] for k, v in info["objects"].items()} == {
+        o.name: o.class_id for o in scene.objects}
+    total = sum(len(g.faces) for g in loaded.geometry.values())
+    assert total == 12 * len(scene.boxes)
+
+
+# --------------------------------------------------------------------------------------------
+# bodies
+
+
+@pytest.fixture(scope="module")
+def synth():
+    if not _have_standin():
+        pytest.skip("stand-in assets not built yet")
+    from posa_model.synth import Synthesizer
+
+    return Synthesizer(SynthConfig(bodies=1))
+
+
+def _box_scene(seat_height: float) -> Scene:
+    """A floor, a wall 1.5 m behind, and one box seat (class chair) facing +z at the origin."""
+    boxes = Boxes(
+        centers=[[0.0, -0.05, 0.0], [0.0, 1.25, -1.55], [0.0, seat_height / 2, 0.0]],
+        half_sizes=[[3.0, 0.05, 3.0], [3.0, 1.25, 0.05], [0.25, seat_height / 2, 0.22]],
+        yaws=[0.0, 0.0, 0.0],
+        class_ids=[CLASS_ID["floor"], CLASS_ID["wall"], CLASS_ID["chair"]],
+        object_ids=[0, 1, 2],
+    )
+    objects = [SceneObject("floor.0", "floor", 2, (0,)), SceneObject("wall.0", "wall", 1, (1,)),
+               SceneObject("chair.0", "chair", 3, (2,))]
+    spots = [Spot("seat", np.array([0.0, seat_height, 0.0]), 0.0, seat_height, 2, "centre",
+                  (0.25, 0.22))]
+    return Scene("boxseat", "test", (6.0, 2.5, 6.0), boxes, objects, spots,
+                 ("floor", "wall", "seat"))
+
+
+@needs_standin
+def test_body_on_box_seat_touches_the_seat_not_the_wall(synth):
+    scene = _box_scene(synth.dims.seat_height)
+    rng = np.random.default_rng(0)
+    # the stool archetype (sit over the seat's centre) on a seat whose class is chair
+    jobs = [synth.make_job(rng, scene, "sit_stool", 0) for _ in range(4)]
+    fit = fit_jobs(synth.poser, scene, jobs)
+    assert fit.ok.any(), fit.reason
+    keep = np.flatnonzero(fit.ok)
+    lab = synth.labels.make(fit.vertices[keep], fit.joints[keep], scene)
+    parts = synth.poser.part_of_vertex[synth.labels.selection]
+    from posa_model.synth.body import PART_NAMES
+
+    pelvis = parts == PART_NAMES.index("pelvis")
+    feet = parts == PART_NAMES.index("feet")
+    for b in range(len(keep)):
+        contact = lab.x[b] < CONTACT_THRESHOLD
+        assert (contact & pelvis).sum() >= 3
+        assert (lab.x_semantics[b][contact & pelvis] == CLASS_ID["chair"]).all()
+        assert (lab.x_semantics[b][contact & feet] == CLASS_ID["floor"]).any()
+        assert not (lab.x_semantics[b][contact] == CLASS_ID["wall"]).any()
+        assert (lab.x_semantics[b][~contact] != 0).all()  # nearest class kept (not zeroed)
+
+
+@needs_standin
+def test_labels_are_full_resolution_labels_taken_to_the_network_level(synth):
+    """x / x_semantics equal the brute-force full-resolution distances and nearest classes
+    (every box, all 10475 vertices) selected with down[0] then down[1]."""
+    from posa_model.synth.dataset import ScenePlan
+
+    result = synth.run_scene(ScenePlan(0, 6, "living"))
+    assert result.count == 6
+    vertices, _ = synth.poser.forward(result.params)
+    down0, down1 = (np.asarray(d) for d in synth.hierarchy.down[:2])
+    for b in range(result.count):
+        full = result.scene.brute_force_distance(vertices[b])
+        x = np.abs(full.signed)[down0][down1]
+        np.testing.assert_allclose(result.labels.x[b], x, atol=1e-5)
+        # classes agree wherever the nearest box is unambiguous
+        sd = box_signed_distance(vertices[b][down0][down1], result.scene.boxes)
+        second = np.sort(sd, axis=1)[:, 1] - sd.min(axis=1)
+        clear = second > 1e-4
+        np.testing.assert_array_equal(result.labels.x_semantics[b][clear],
+                                      full.class_id[down0][down1][clear])
+
+
+@needs_standin
+@pytest.mark.parametrize("name", list(ARCHETYPES))
+def test_every_archetype_fits_within_tolerance(synth, name):
+    """Accepted bodies: no vertex (full resolution) deeper than the tolerance inside any box of
+    the scene (all boxes, no culling), and the archetype's contacts within 1 cm."""
+    from posa_model.synth.dataset import _ARCHETYPE_ROOMS
+
+    rng = np.random.default_rng(7)
+    rooms = _ARCHETYPE_ROOMS.get(name, tuple(ROOM_TYPES))
+    accepted = 0
+    for attempt in range(6):
+        scene = generate_room(f"t{attempt}", rng, rooms[attempt % len(rooms)], synth.dims)
+        spots = synth.available(scene).get(name)
+        if not spots:
+            continue
+        jobs = [synth.make_job(rng, scene, name, int(rng.choice(spots))) for _ in range(4)]
+        fit = fit_jobs(synth.poser, scene, jobs)
+        for i in np.flatnonzero(fit.ok):
+            v = fit.vertices[i]
+            sd = box_signed_distance(v, scene.boxes)
+            assert sd.min() >= -PENETRATION_TOLERANCE
+            spot = scene.spots[jobs[i].spot]
+            for parts, target in ARCHETYPES[name].contacts:
+                mask = np.zeros(len(v), bool)
+                for p in parts:
+                    mask |= synth.poser.part_masks[p]
+                obj = {"floor": scene.objects_of_kind("floor")[0],
+                       "target": spot.target}.get(target, spot.object)
+                cols = scene.boxes.object_ids == obj
+                if target == "seat":
+                    cols &= np.isin(scene.role_array, SEAT_ROLES)
+                assert sd[np.ix_(mask, cols)].min() <= CONTACT_TOLERANCE
+            accepted += 1
+        if accepted >= 2:
+            break
+    assert accepted >= 1, f"no {name} body could be fitted"
+
+
+# --------------------------------------------------------------------------------------------
+# the written dataset
+
+
+def _run(out, seed, extra=()):
+    from posa_model.synthesize import main
+
+    args = ["--out", str(out), "--bodies", "24", "--seed", str(seed), "--sdf-resolution", "0.25",
+            "--bodies-per-scene", "4,8", "--workers", "1", "--quiet", *extra]
+    assert main(args) == 0
+
+
+@pytest.fixture(scope="module")
+def datasets(tmp_path_factory):
+    if not _have_standin():
+        pytest.skip("stand-in assets not built yet")
+    root = tmp_path_factory.mktemp("synth")
+    _run(root / "a", 5)
+    _run(root / "b", 5)
+    _run(root / "c", 6, ["--no-picture"])
+    return root
+
+
+@needs_standin
+def test_same_seed_same_files_other_seed_differs(datasets):
+    a, b, c = datasets / "a", datasets / "b", datasets / "c"
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    for rel in files:
+        if rel.name in ("summary.json", "summary.png"):  # hold timings
+            continue
+        if rel.suffix == ".npz":
+            with np.load(a / rel) as za, np.load(b / rel) as zb:
+                for key in za.files:
+                    np.testing.assert_array_equal(za[key], zb[key], err_msg=str(rel))
+        else:
+            assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
+    xa = np.load(a / "train" / "x.npy")
+    xc = np.load(c / "train" / "x.npy")
+    assert xa.shape != xc.shape or not np.array_equal(xa, xc)
+
+
+@needs_standin
+def test_reference_format_split_and_reposing(datasets, synth):
+    out = datasets / "a"
+    assert (out / "COMPLETE").is_file() and (out / "summary.png").is_file()
+    summary = json.loads((out / "summary.json").read_text())
+    scenes = {}
+    total = 0
+    for split in ("train", "test"):
+        d = out / split
+        x = np.load(d / "x.npy")
+        n = len(x)
+        total += n
+        assert x.shape == (n, 655) and x.dtype == np.float32 and (x >= 0).all()
+        sem = np.load(d / "x_semantics.npy")
+        assert sem.shape == (n, 655) and sem.dtype == np.int64
+        assert ((sem >= 1) & (sem <= 41)).all()
+        for name in ("vertices.npy", "vertices_can.npy"):
+            arr = np.load(d / name)
+            assert arr.shape == (n, 655, 3) and arr.dtype == np.float32
+        assert np.load(d / "joints_can.npy").shape == (n, 55, 3)
+        names = json.loads((d / "recording_names.json").read_text())
+        paths = json.loads((d / "pkl_file_paths.json").read_text())
+        assert len(names) == len(paths) == len(set(names)) == n
+        with np.load(d / "bodies.npz") as bodies:
+            assert [s.split("_")[0] for s in names] == list(bodies["scene"])
+            scenes[split] = set(bodies["scene"])
+            # re-posing the stored parameters gives the stored vertices
+            from posa_model.synth.body import BodyParams
+
+            params = BodyParams(bodies["betas"][:3], bodies["global_orient"][:3],
+                                bodies["body_pose"][:3], bodies["transl"][:3])
+        v, j = synth.poser.forward(params)
+        sel = synth.labels.selection
+        np.testing.assert_allclose(v[:, sel], np.load(d / "vertices.npy")[:3], atol=1e-4)
+        # the canonical vertices are the sampler's path: frame joints regressed from vertices
+        from posa_model.frames import canonicalize
+
+        joints4 = np.einsum("jv,bvc->bjc", synth.labels.frame_regressor, v)
+        can = canonicalize(v, joints4).vertices[:, sel]
+        np.testing.assert_allclose(can, np.load(d / "vertices_can.npy")[:3], atol=1e-4)
+        for scene in scenes[split]:
+            assert (out / "sdf" / f"{scene}_sdf.npy").is_file()
+            assert (out / "scenes" / f"{scene}.glb").is_file()
+            grid = load_sdf_grid(out / "sdf", scene)
+            assert grid.dim >= 2
+    assert total == 24 == summary["run"]["bodies"]
+    assert scenes["test"] and not scenes["train"] & scenes["test"]
+    from posa_model.data import PosaDataset
+
+    assert len(PosaDataset(out / "train")) == len(np.load(out / "train" / "x.npy"))
+
+
+@needs_standin
+def test_cli_refuses_to_overwrite_and_leaves_nothing_half_written(datasets, tmp_path, capsys):
+    from posa_model.synthesize import main
+
+    before = sorted(p.name for p in (datasets / "a").rglob("*"))
+    assert main(["--out", str(datasets / "a"), "--bodies", "2", "--quiet"]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert sorted(p.name for p in (datasets / "a").rglob("*")) == before
+    assert main(["--out", str(tmp_path / "x"), "--bodies", "2", "--archetypes", "fly"]) == 2
+    assert not (tmp_path / "x").exists()
+    assert not list(tmp_path.glob(".x.tmp-*"))
+    with pytest.raises(PosaError):
+        SynthConfig(bodies=0)
