@@ -56,3 +56,21 @@ def test_missing_wrong_type_and_pickled_files(tmp_path):
     np.savez(path, global_orient=np.array([{"code": 1}], dtype=object), body_pose=np.zeros(63))
     with pytest.raises(InputShapeError, match="'global_orient' is not a numeric array"):
         load_pose_file(path)
+
+
+def test_pickle_only_when_trusted(tmp_path):
+    import pickle
+
+    path = tmp_path / "fit.pkl"
+    with open(path, "wb") as f:
+        pickle.dump({"global_orient": np.zeros((1, 3)), "body_pose": np.full((1, 63), 0.1),
+                     "betas": np.zeros((1, 10))}, f)
+    with pytest.raises(InputShapeError, match="runs code"):
+        load_pose_file(path)
+    pose = load_pose_file(path, allow_pickle=True)
+    np.testing.assert_allclose(pose.body_pose, 0.1)
+    assert pose.betas.shape == (10,)
+    with open(path, "wb") as f:
+        pickle.dump([1, 2], f)
+    with pytest.raises(InputShapeError, match="expected a dict"):
+        load_pose_file(path, allow_pickle=True)

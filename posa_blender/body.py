@@ -1,0 +1,210 @@
+"""Bodies in the scene: a skinned mesh with an armature of the 55 SMPL-X joints, and its pose.
+
+Blender-side tools used by the operators and the headless script. The body's geometry, skinning
+weights and joints come from posa_model (``pose_body`` at the rest pose); SMPL-X's y-up frame
+becomes Blender's z-up through :func:`posa_model.frames.smplx_to_blender` only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import cast
+
+import bpy
+import numpy as np
+
+from . import arrays, bones
+from .props import object_info
+
+BODY_ROLE = "BODY"
+RIG_ROLE = "RIG"
+ARMATURE_MODIFIER = "POSA Armature"
+MATERIAL_NAME = "POSA Contacts"
+
+
+@dataclass(frozen=True)
+class BodyObjects:
+    """A POSA body: the skinned mesh object and the armature object that poses it."""
+
+    mesh: bpy.types.Object
+    rig: bpy.types.Object | None
+
+
+def find_body(obj: bpy.types.Object | None) -> BodyObjects | None:
+    """The POSA body that ``obj`` (a body mesh, its armature, or any mesh) belongs to.
+
+    A mesh that was not made by "Add Body" is returned as a body without a rig, so contacts can
+    still be sampled on it (the sampler then checks its vertex count and topology).
+    """
+    if obj is None:
+        return None
+    if obj.type == "ARMATURE":
+        for child in obj.children:
+            if child.type == "MESH" and object_info(child).role == BODY_ROLE:
+                return BodyObjects(child, obj)
+        return None
+    if obj.type != "MESH":
+        return None
+    modifier = obj.modifiers.get(ARMATURE_MODIFIER)
+    rig = None
+    if isinstance(modifier, bpy.types.ArmatureModifier) and modifier.object is not None:
+        rig = modifier.object
+    return BodyObjects(obj, rig)
+
+
+def mesh_data(obj: bpy.types.Object) -> bpy.types.Mesh:
+    """The mesh of a mesh object (TypeError for other objects)."""
+    if not isinstance(obj.data, bpy.types.Mesh):
+        raise TypeError(f"{obj.name!r} is not a mesh object")
+    return obj.data
+
+
+def armature_data(rig: bpy.types.Object) -> bpy.types.Armature:
+    """The armature of an armature object (TypeError for other objects)."""
+    if not isinstance(rig.data, bpy.types.Armature):
+        raise TypeError(f"{rig.name!r} is not an armature object")
+    return rig.data
+
+
+def rig_parts(rig: bpy.types.Object) -> tuple[bpy.types.Armature, bpy.types.Pose]:
+    """The armature and pose of a (posable) armature object (TypeError for other objects)."""
+    armature = armature_data(rig)
+    if rig.pose is None:
+        raise TypeError(f"{rig.name!r} has no pose")
+    return armature, rig.pose
+
+
+def create_body(context: bpy.types.Context, model, *, model_path: str, gender: str,
+                betas: np.ndarray) -> BodyObjects:
+    """Add ``model`` (an ``smplx.SMPLX`` module) shaped by ``betas`` as a rigged mesh.
+
+    The armature is placed so that the rest body's feet stand on the 3D cursor. The objects
+    record what the body is (``Object.posa``: model path, gender, betas).
+    """
+    from posa_model.body import JOINT_NAMES, PARENTS, get_preset, pose_body
+    from posa_model.frames import smplx_to_blender
+
+    rest = pose_body(model, get_preset("t_pose"), betas=betas)  # the rest pose is all zeros
+    vertices = smplx_to_blender(rest.vertices.astype(np.float64))
+    heads = smplx_to_blender(rest.joints.astype(np.float64))
+    tails = bones.bone_tails(heads, PARENTS)
+    faces = np.asarray(model.faces, dtype=np.int64)
+    weights = model.lbs_weights.detach().cpu().numpy()
+    label = "POSA Body" if not model_path else f"SMPL-X {gender}"
+
+    scene, view_layer = context.scene, context.view_layer
+    if scene is None or view_layer is None:
+        raise RuntimeError("Add Body needs a scene and a view layer")
+    collection = context.collection or scene.collection
+    armature = bpy.data.armatures.new(f"{label} Rig")
+    rig = bpy.data.objects.new(f"{label} Rig", armature)
+    collection.objects.link(rig)
+    rig.location = scene.cursor.location.copy()
+    rig.location.z -= float(vertices[:, 2].min())
+    object_info(rig).role = RIG_ROLE
+    _build_bones(view_layer, rig, JOINT_NAMES, PARENTS, heads, tails)
+
+    mesh = arrays.new_mesh(label, vertices, faces)
+    mesh.shade_smooth()
+    obj = bpy.data.objects.new(label, mesh)
+    collection.objects.link(obj)
+    obj.parent = rig
+    arrays.set_vertex_groups(obj, weights, JOINT_NAMES)
+    modifier = cast(bpy.types.ArmatureModifier, obj.modifiers.new(ARMATURE_MODIFIER, "ARMATURE"))
+    modifier.object = rig
+    modifier.use_vertex_groups = True
+    modifier.use_bone_envelopes = False
+    mesh.materials.append(contacts_material())
+
+    info = object_info(obj)
+    info.role = BODY_ROLE
+    info.model_path = model_path
+    info.gender = gender
+    info.betas = tuple(_padded(betas, len(info.betas)))
+
+    for other in view_layer.objects:
+        other.select_set(False)
+    obj.select_set(True)
+    view_layer.objects.active = obj
+    return BodyObjects(obj, rig)
+
+
+def _build_bones(view_layer: bpy.types.ViewLayer, rig: bpy.types.Object, names, parents,
+                 heads: np.ndarray, tails: np.ndarray) -> None:
+    armature = armature_data(rig)
+    previous = view_layer.objects.active
+    view_layer.objects.active = rig
+    bpy.ops.object.mode_set(mode="EDIT")
+    try:
+        edit_bones = armature.edit_bones
+        created = []
+        for name, head, tail in zip(names, heads, tails, strict=True):
+            bone = edit_bones.new(name)
+            bone.head = tuple(head)
+            bone.tail = tuple(tail)
+            bone.roll = 0.0
+            created.append(bone)
+        for bone, parent in zip(created, parents, strict=True):
+            if parent >= 0:
+                bone.parent = created[parent]
+                bone.use_connect = False
+    finally:
+        bpy.ops.object.mode_set(mode="OBJECT")
+        view_layer.objects.active = previous
+
+
+def apply_pose(rig: bpy.types.Object, global_orient: np.ndarray, body_pose: np.ndarray,
+               transl: np.ndarray | None = None) -> None:
+    """Pose ``rig`` with SMPL-X parameters (axis-angle, SMPL-X frame; hands and face at rest).
+
+    ``global_orient`` (3,) rotates the pelvis, ``body_pose`` (63,) joints 1..21, ``transl`` (3,)
+    metres moves the pelvis bone (the objects keep their placement in the scene).
+    """
+    from posa_model.body import JOINT_NAMES, NUM_BODY_JOINTS
+
+    rotvecs = np.zeros((len(JOINT_NAMES), 3))
+    rotvecs[0] = np.asarray(global_orient, dtype=np.float64).reshape(3)
+    rotvecs[1 : NUM_BODY_JOINTS + 1] = np.asarray(body_pose, dtype=np.float64).reshape(-1, 3)
+    armature, pose = rig_parts(rig)
+    rest = arrays.bone_rest_rotations(armature, JOINT_NAMES)
+    quaternions = bones.quaternions(bones.local_rotation_vectors(rotvecs, rest))
+    location = None if transl is None else bones.local_location(transl, rest[0])
+    arrays.set_pose(pose, JOINT_NAMES, quaternions, location)
+
+
+def reset_pose(rig: bpy.types.Object) -> None:
+    """Every bone back to its rest pose (rotation, location and scale)."""
+    _, pose = rig_parts(rig)
+    for bone in pose.bones:
+        bone.rotation_mode = "QUATERNION"
+        bone.rotation_quaternion = (1.0, 0.0, 0.0, 0.0)
+        bone.rotation_euler = (0.0, 0.0, 0.0)
+        bone.rotation_axis_angle = (0.0, 0.0, 1.0, 0.0)
+        bone.location = (0.0, 0.0, 0.0)
+        bone.scale = (1.0, 1.0, 1.0)
+
+
+def contacts_material() -> bpy.types.Material:
+    """A material that renders the mesh's render colour attribute (the contact colours)."""
+    material = bpy.data.materials.get(MATERIAL_NAME)
+    if material is not None:
+        return material
+    material = bpy.data.materials.new(MATERIAL_NAME)
+    material.use_nodes = True
+    tree = material.node_tree
+    if tree is None:
+        return material
+    shader = tree.nodes.get("Principled BSDF")
+    colour = tree.nodes.new("ShaderNodeVertexColor")  # no layer name: the render colour attribute
+    colour.location = (-300.0, 200.0)
+    if shader is not None:
+        tree.links.new(colour.outputs["Color"], shader.inputs["Base Color"])
+        cast(bpy.types.NodeSocketFloat, shader.inputs["Roughness"]).default_value = 0.6
+    return material
+
+
+def _padded(values, size: int) -> np.ndarray:
+    out = np.zeros(size)
+    values = np.asarray(values if values is not None else [], dtype=np.float64).reshape(-1)
+    out[: min(size, len(values))] = values[:size]
+    return out

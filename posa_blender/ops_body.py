@@ -1,0 +1,201 @@
+"""Operators for bodies: Add Body, Apply Pose Preset, Load Pose File, Reset Pose.
+
+Each one: properties -> posa_model -> arrays -> Blender data -> report. Every check runs before
+anything is changed, so a refused call leaves the file as it was.
+"""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import bpy
+import numpy as np
+from bpy.props import BoolProperty, EnumProperty, FloatVectorProperty, IntProperty, StringProperty
+
+from . import body, deps, prefs, props, runtime
+
+if TYPE_CHECKING:
+    from bpy.stub_internal.rna_enums import OperatorReturnItems as OperatorReturn
+
+#: What adding and posing bodies needs (sampling also needs the checkpoint's modules).
+BODY_MODULES = (("torch", "torch"), ("scipy", "scipy"), ("smplx", "smplx"),
+                ("posa_model", "posa_model"))
+
+
+def missing_body_modules() -> list[str]:
+    return deps.missing_modules(BODY_MODULES)
+
+
+def selected_rig(context: bpy.types.Context) -> tuple[bpy.types.Object | None, str]:
+    """The armature of the active POSA body, or (None, why not)."""
+    found = body.find_body(context.active_object)
+    if context.active_object is None:
+        return None, "Nothing is selected: select a body made by Add Body (its mesh or armature)"
+    if found is None or found.rig is None or props.object_info(found.rig).role != body.RIG_ROLE:
+        return None, (f"'{context.active_object.name}' is not a POSA body with an armature: "
+                      "select a body made by Add Body")
+    return found.rig, ""
+
+
+class POSA_OT_add_body(bpy.types.Operator):
+    """Add a body (the stand-in or SMPL-X) with an armature of the 55 SMPL-X joints"""
+
+    bl_idname = "posa.add_body"
+    bl_label = "Add Body"
+    bl_options = {"REGISTER", "UNDO"}
+
+    model: EnumProperty(name="Model", items=props.MODEL_ITEMS, default="STANDIN")
+    gender: EnumProperty(name="Gender", items=props.GENDER_ITEMS, default="neutral")
+    betas: FloatVectorProperty(name="Shape", size=props.NUM_BETAS, soft_min=-3, soft_max=3)
+    model_path: StringProperty(
+        name="Model Path", subtype="FILE_PATH", options={"SKIP_SAVE"},
+        description="SMPL-X model file or folder for Model = SMPL-X (for scripts); empty: the "
+        "folder set in the preferences",
+    )
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        if context.mode != "OBJECT":
+            cls.poll_message_set("Switch to Object Mode to add a body")
+            return False
+        return True
+
+    def execute(self, context: bpy.types.Context) -> set[OperatorReturn]:
+        if missing := missing_body_modules():
+            self.report({"ERROR"}, deps.missing_message(missing))
+            return {"CANCELLED"}
+        model_path = ""
+        if self.model == "SMPLX":
+            model_path = self.model_path or prefs.settings(context).smplx_path
+            if not model_path:
+                self.report({"ERROR"}, "No SMPL-X folder set: choose it in Edit > Preferences > "
+                            "Add-ons > POSA Contacts > SMPL-X Folder (models from "
+                            "smpl-x.is.tue.mpg.de), or add the Stand-in body")
+                return {"CANCELLED"}
+        from posa_model.errors import PosaError
+
+        model_path = bpy.path.abspath(model_path) if model_path else ""
+        try:
+            model = runtime.body_model(model_path, self.gender)
+        except PosaError as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        betas = np.asarray(self.betas, dtype=np.float32)[: model.num_betas]
+        made = body.create_body(context, model, model_path=model_path, gender=self.gender,
+                                betas=betas)
+        bones = len(body.armature_data(made.rig).bones) if made.rig else 0
+        self.report({"INFO"}, f"Added '{made.mesh.name}' "
+                    f"({len(body.mesh_data(made.mesh).vertices)} vertices, {bones} bones)")
+        return {"FINISHED"}
+
+
+class POSA_OT_apply_preset(bpy.types.Operator):
+    """Pose the selected body with a preset (hands and face at rest)"""
+
+    bl_idname = "posa.apply_preset"
+    bl_label = "Apply Preset"
+    bl_options = {"REGISTER", "UNDO"}
+
+    preset: EnumProperty(name="Preset", items=props.preset_items)
+
+    def execute(self, context: bpy.types.Context) -> set[OperatorReturn]:
+        if missing := missing_body_modules():
+            self.report({"ERROR"}, deps.missing_message(missing))
+            return {"CANCELLED"}
+        rig, why = selected_rig(context)
+        if rig is None:
+            self.report({"ERROR"}, why)
+            return {"CANCELLED"}
+        from posa_model.body import get_preset
+
+        preset = get_preset(self.preset)
+        body.apply_pose(rig, preset.global_orient, preset.body_pose)
+        self.report({"INFO"}, f"Posed '{rig.name}': {preset.name} ({preset.description})")
+        return {"FINISHED"}
+
+
+class POSA_OT_load_pose_file(bpy.types.Operator):
+    """Pose the selected body from SMPL-X parameters in a file (.npz as PROX and AMASS write)"""
+
+    bl_idname = "posa.load_pose_file"
+    bl_label = "Load Pose File"
+    bl_options = {"REGISTER", "UNDO"}
+
+    filepath: StringProperty(name="File", subtype="FILE_PATH")
+    filter_glob: StringProperty(default="*.npz;*.pkl", options={"HIDDEN"})
+    frame: IntProperty(name="Frame", default=0, min=0, description="Frame of an AMASS sequence")
+    allow_pickle: BoolProperty(
+        name="Trust This Pickle File", default=False,
+        description="Read a .pkl file. Unpickling runs code stored in the file: only for files "
+        "from a source you trust",
+    )
+
+    def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> set[OperatorReturn]:
+        if context.window_manager is None:
+            return self.execute(context)
+        context.window_manager.fileselect_add(self)
+        return {"RUNNING_MODAL"}
+
+    def execute(self, context: bpy.types.Context) -> set[OperatorReturn]:
+        if missing := missing_body_modules():
+            self.report({"ERROR"}, deps.missing_message(missing))
+            return {"CANCELLED"}
+        rig, why = selected_rig(context)
+        if rig is None:
+            self.report({"ERROR"}, why)
+            return {"CANCELLED"}
+        path = Path(bpy.path.abspath(self.filepath)) if self.filepath else None
+        if path is None or not path.is_file():
+            self.report({"ERROR"}, f"Pose file not found: '{self.filepath}'")
+            return {"CANCELLED"}
+        suffix = path.suffix.lower()
+        if suffix not in (".npz", ".pkl"):
+            self.report({"ERROR"}, f"{path}: pose files must be .npz (or .pkl), found "
+                        f"'{path.suffix}'")
+            return {"CANCELLED"}
+        if suffix == ".pkl" and not self.allow_pickle:
+            self.report({"ERROR"}, f"{path.name} is a pickle: reading it runs code stored in the "
+                        "file. Tick 'Trust This Pickle File' to read it, or convert it to .npz")
+            return {"CANCELLED"}
+        from posa_model.body.pose_file import load_pose_file
+        from posa_model.errors import PosaError
+
+        kwargs: dict[str, Any] = {"frame": self.frame}
+        if suffix == ".pkl":
+            if "allow_pickle" not in inspect.signature(load_pose_file).parameters:
+                self.report({"ERROR"}, f"{path.name}: this posa_model reads only .npz pose files")
+                return {"CANCELLED"}
+            kwargs["allow_pickle"] = True
+        try:
+            params = load_pose_file(path, **kwargs)
+        except PosaError as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        body.apply_pose(rig, params.global_orient, params.body_pose, params.transl)
+        note = ""
+        if params.betas is not None and np.any(params.betas):
+            note = " (its shape (betas) was not applied: set the shape when adding a body)"
+        self.report({"INFO"}, f"Posed '{rig.name}' from {path.name}{note}")
+        return {"FINISHED"}
+
+
+class POSA_OT_reset_pose(bpy.types.Operator):
+    """Put the selected body back into its rest pose"""
+
+    bl_idname = "posa.reset_pose"
+    bl_label = "Reset Pose"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def execute(self, context: bpy.types.Context) -> set[OperatorReturn]:
+        rig, why = selected_rig(context)
+        if rig is None:
+            self.report({"ERROR"}, why)
+            return {"CANCELLED"}
+        body.reset_pose(rig)
+        self.report({"INFO"}, f"'{rig.name}' is in its rest pose")
+        return {"FINISHED"}
+
+
+classes = (POSA_OT_add_body, POSA_OT_apply_preset, POSA_OT_load_pose_file, POSA_OT_reset_pose)

@@ -1,0 +1,170 @@
+"""The "POSA" tab of the 3D View's sidebar: panels Body, Contacts and Legend."""
+
+from __future__ import annotations
+
+import bpy
+import bpy.utils.previews
+import numpy as np
+
+from . import body, contacts, deps, props, runtime
+
+_icons: dict[str, bpy.utils.previews.ImagePreviewCollection] = {}
+
+
+def register_icons() -> None:
+    """One 16x16 swatch per MPCAT40 class, for the legend (best effort: none headless)."""
+    try:
+        from posa_model.classes import PALETTE
+    except ImportError:
+        return
+    collection = bpy.utils.previews.new()
+    for class_id, srgb in enumerate(PALETTE):
+        preview = collection.new(f"class_{class_id}")
+        preview.image_size = (16, 16)
+        rgba = np.ones((16 * 16, 4), dtype=np.float32)
+        rgba[:, :3] = np.asarray(srgb, dtype=np.float32) / 255.0
+        preview.image_pixels_float = rgba.ravel().tolist()
+    _icons["classes"] = collection
+
+
+def unregister_icons() -> None:
+    collection = _icons.pop("classes", None)
+    if collection is not None:
+        bpy.utils.previews.remove(collection)
+
+
+def _icon(class_id: int) -> int:
+    collection = _icons.get("classes")
+    if collection is None:
+        return 0
+    return collection[f"class_{class_id}"].icon_id
+
+
+def _missing_box(layout: bpy.types.UILayout, missing: list[str]) -> None:
+    box = layout.box()
+    box.label(text=f"Missing: {', '.join(missing)}", icon="ERROR")
+    col = box.column(align=True)
+    col.label(text="Edit > Preferences > Add-ons > POSA Contacts:")
+    col.label(text="Install Dependencies, or set Site-packages")
+
+
+def _untrained(layout: bpy.types.UILayout) -> None:
+    box = layout.box()
+    box.label(text="Untrained placeholder checkpoint:", icon="ERROR")
+    box.label(text="the maps are not meaningful yet")
+
+
+def _selected_mesh(context: bpy.types.Context) -> tuple[bpy.types.Object, bpy.types.Mesh] | None:
+    found = body.find_body(context.active_object)
+    return None if found is None else (found.mesh, body.mesh_data(found.mesh))
+
+
+class POSA_PT_body(bpy.types.Panel):
+    bl_label = "Body"
+    bl_idname = "POSA_PT_body"
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "POSA"
+
+    def draw(self, context: bpy.types.Context) -> None:
+        layout = self.layout
+        if layout is None:
+            return
+        settings = props.scene_settings(context)
+        missing = deps.missing_modules()
+        if missing:
+            _missing_box(layout, missing)
+
+        col = layout.column(align=True)
+        col.prop(settings, "body_model", expand=True)
+        col.prop(settings, "gender")
+        header, panel = layout.panel("posa_shape", default_closed=True)
+        header.label(text="Shape")
+        if panel is not None:
+            panel.column(align=True).prop(settings, "betas", text="")
+        op = layout.operator("posa.add_body", icon="OUTLINER_OB_ARMATURE")
+        op.model = settings.body_model
+        op.gender = settings.gender
+        op.betas = settings.betas
+
+        found = body.find_body(context.active_object)
+        layout.separator()
+        if found is None or found.rig is None:
+            layout.label(text="Select a body to pose it", icon="INFO")
+            return
+        info = props.object_info(found.mesh)
+        layout.label(text=f"{found.mesh.name}: {info.model_path or 'stand-in'}, {info.gender}",
+                     icon="ARMATURE_DATA")
+        row = layout.row(align=True)
+        row.prop(settings, "preset", text="")
+        apply = row.operator("posa.apply_preset", text="Apply")
+        apply.preset = settings.preset
+        row = layout.row(align=True)
+        row.operator("posa.load_pose_file", icon="FILEBROWSER")
+        row.operator("posa.reset_pose", icon="LOOP_BACK")
+
+
+class POSA_PT_contacts(bpy.types.Panel):
+    bl_label = "Contacts"
+    bl_idname = "POSA_PT_contacts"
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "POSA"
+
+    def draw(self, context: bpy.types.Context) -> None:
+        layout = self.layout
+        if layout is None:
+            return
+        settings = props.scene_settings(context)
+        col = layout.column()
+        col.prop(settings, "n_samples")
+        col.prop(settings, "seed")
+        col.prop(settings, "device")
+        op = layout.operator("posa.sample_contacts", icon="MOD_VERTEX_WEIGHT")
+        op.n_samples = settings.n_samples
+        op.seed = settings.seed
+        op.device = settings.device
+
+        layout.prop(settings, "display", expand=True)
+        selected = _selected_mesh(context)
+        stored = contacts.stored_samples(selected[1]) if selected else 0
+        row = layout.row()
+        row.enabled = stored > 1
+        row.prop(settings, "shown_sample")
+        if selected is not None and stored:
+            info = props.object_info(selected[0])
+            if not info.trained:
+                _untrained(layout)
+            layout.label(text=f"{stored} sample(s), seed {info.seed}, {info.device}")
+        elif runtime.cached_sampler_trained() is False:
+            _untrained(layout)
+
+
+class POSA_PT_legend(bpy.types.Panel):
+    bl_label = "Legend"
+    bl_idname = "POSA_PT_legend"
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "POSA"
+    bl_parent_id = "POSA_PT_contacts"
+
+    def draw(self, context: bpy.types.Context) -> None:
+        layout = self.layout
+        if layout is None:
+            return
+        selected = _selected_mesh(context)
+        if selected is None or not contacts.stored_samples(selected[1]):
+            layout.label(text="No contacts sampled on the selection")
+            return
+        rows = contacts.legend(selected[1], props.scene_settings(context).shown_sample)
+        if not rows:
+            layout.label(text="No vertex in contact in this sample")
+            return
+        layout.label(text=f"{sum(r.count for r in rows)} vertices in contact")
+        grid = layout.grid_flow(columns=2, even_columns=False, align=True)
+        for row in rows:
+            grid.label(text=row.name.replace("_", " "), icon_value=_icon(row.class_id))
+            grid.label(text=str(row.count))
+
+
+classes = (POSA_PT_body, POSA_PT_contacts, POSA_PT_legend)

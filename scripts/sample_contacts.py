@@ -1,0 +1,268 @@
+"""Headless: add a body, pose it, sample contacts, save a .blend and (optionally) render it.
+
+    blender -b -P scripts/sample_contacts.py -- --pose sit --n 4 --seed 0 --out out.blend \
+        [--render out.png]
+    python scripts/sample_contacts.py -- --pose sit --n 2 --out out.blend --render out.png
+
+The second form needs the ``bpy`` module (``pip install bpy==4.5.4``). Arguments go after
+``--``. The same operators as the N-panel run (``posa.add_body``, ``posa.apply_preset`` or
+``posa.load_pose_file``, ``posa.sample_contacts``), from the add-on in this checkout unless an
+installed POSA extension is already enabled. ``--render`` renders with Cycles on the CPU: the
+body twice, coloured by contact probability (left) and by the class touched (right).
+Exit status 0 on success, 1 with a message on stderr otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="sample_contacts.py",
+        description="Add a POSA body, pose it, sample contacts, save a .blend, render a picture. "
+        "Arguments go after '--' (blender -b -P scripts/sample_contacts.py -- ARGS).",
+    )
+    parser.add_argument("--body", default="standin",
+                        help="'standin' (default) or an SMPL-X model file or folder")
+    parser.add_argument("--gender", default="neutral", choices=("neutral", "male", "female"))
+    parser.add_argument("--pose", default="sit",
+                        help="a preset name (sit, stand, lie_back, ...) or a pose .npz file")
+    parser.add_argument("--frame", type=int, default=0, help="frame of an AMASS pose file")
+    parser.add_argument("--trust-pickle", action="store_true",
+                        help="allow a .pkl pose file (unpickling runs code from the file)")
+    parser.add_argument("--n", type=int, default=1, help="samples (default 1)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--display", default="contact", choices=("contact", "semantics"),
+                        help="colour attribute shown in the saved file's viewport")
+    parser.add_argument("--show-sample", type=int, default=0, help="sample the colours show")
+    parser.add_argument("--out", required=True, type=Path, help="the .blend file to write")
+    parser.add_argument("--render", type=Path, default=None, help="also render a PNG here")
+    parser.add_argument("--resolution", default="640x400", help="render size WxH")
+    parser.add_argument("--render-samples", type=int, default=32, help="Cycles samples")
+    parser.add_argument("--site-packages", default=None,
+                        help="extra folder with torch/scipy/smplx for Blender's Python")
+    args = parser.parse_args(argv)
+    if args.out.suffix.lower() != ".blend":
+        parser.error(f"--out must end in .blend, found {args.out}")
+    if args.render is not None and args.render.suffix.lower() != ".png":
+        parser.error(f"--render must end in .png, found {args.render}")
+    if args.n < 1:
+        parser.error(f"--n must be at least 1, found {args.n}")
+    try:
+        width, height = (int(v) for v in args.resolution.lower().split("x"))
+    except ValueError:
+        parser.error(f"--resolution must be WxH, e.g. 640x400, found {args.resolution!r}")
+    args.size = (width, height)
+    return args
+
+
+def script_argv(argv: list[str], inside_blender: bool) -> list[str]:
+    """The arguments after ``--``; without ``--``, none inside Blender (its own arguments fill
+    ``sys.argv``) and all of them under plain Python."""
+    if "--" in argv:
+        return argv[argv.index("--") + 1:]
+    return [] if inside_blender else argv[1:]
+
+
+class ScriptError(Exception):
+    pass
+
+
+def run(args: argparse.Namespace) -> str:
+    import bpy
+
+    if args.site_packages:
+        sys.path.append(str(Path(args.site_packages).expanduser()))
+    bpy.ops.wm.read_homefile(use_empty=True)
+    scene = bpy.context.scene
+
+    if args.body == "standin":
+        call(bpy.ops.posa.add_body, model="STANDIN", gender=args.gender)
+    else:
+        call(bpy.ops.posa.add_body, model="SMPLX", gender=args.gender,
+             model_path=str(Path(args.body).expanduser().resolve()))
+    body = bpy.context.active_object
+    pose = Path(args.pose)
+    if pose.suffix.lower() in (".npz", ".pkl"):
+        call(bpy.ops.posa.load_pose_file, filepath=str(pose.expanduser().resolve()),
+             frame=args.frame, allow_pickle=args.trust_pickle)
+    else:
+        call(bpy.ops.posa.apply_preset, preset=args.pose)
+    scene.posa.display = args.display.upper()
+    scene.posa.shown_sample = args.show_sample
+    started = time.perf_counter()
+    call(bpy.ops.posa.sample_contacts, n_samples=args.n, seed=args.seed,
+                    device=args.device.upper())
+    elapsed = time.perf_counter() - started
+
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    bpy.ops.wm.save_as_mainfile(filepath=str(args.out.resolve()))
+    lines = [f"saved {args.out} ({body.name}: {args.n} sample(s), sampled in {elapsed:.2f} s)"]
+    if args.render is not None:
+        render(bpy, body, args)
+        lines.append(f"rendered {args.render}")
+    return "\n".join(lines)
+
+
+def call(operator, **kwargs) -> None:
+    """Run an operator (Blender prints its reports); an ERROR report becomes a ScriptError."""
+    try:
+        result = operator(**kwargs)
+    except RuntimeError as exc:  # bpy turns an ERROR report into RuntimeError
+        raise ScriptError(str(exc).strip()) from None
+    except TypeError as exc:  # a value the operator's properties do not accept
+        raise ScriptError(f"{operator.idname_py()}: {exc}") from None
+    if "FINISHED" not in result:
+        raise ScriptError(f"{operator.idname_py()} did not finish: {result}")
+
+
+def render(bpy, body, args: argparse.Namespace) -> None:
+    """Cycles (CPU) picture: the body by contact (left) and by semantics (right)."""
+    import numpy as np
+
+    scene = bpy.context.scene
+    rig = body.parent
+    twin_rig = rig.copy()
+    twin_rig.data = rig.data
+    scene.collection.objects.link(twin_rig)
+    twin = body.copy()
+    scene.collection.objects.link(twin)
+    twin.parent = twin_rig
+    twin.modifiers["POSA Armature"].object = twin_rig
+    bpy.context.view_layer.update()
+
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    low, high = _bounds(body, depsgraph, np)
+    spacing = (high[0] - low[0]) + 0.25
+    twin_rig.location.x += spacing
+    for obj, attribute in ((body, "posa_contact"), (twin, "posa_semantics")):
+        obj.material_slots[0].link = "OBJECT"
+        obj.material_slots[0].material = _attribute_material(bpy, attribute)
+    bpy.context.view_layer.update()
+
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    low_a, high_a = _bounds(body, depsgraph, np)
+    low_b, high_b = _bounds(twin, depsgraph, np)
+    low, high = np.minimum(low_a, low_b), np.maximum(high_a, high_b)
+    centre = (low + high) / 2
+
+    floor = bpy.data.meshes.new("Floor")
+    size = 20.0
+    floor.from_pydata([(-size, -size, 0), (size, -size, 0), (size, size, 0), (-size, size, 0)],
+                      [], [(0, 1, 2, 3)])
+    floor_obj = bpy.data.objects.new("Floor", floor)
+    floor_obj.location.z = float(low[2])
+    scene.collection.objects.link(floor_obj)
+
+    camera_data = bpy.data.cameras.new("Camera")
+    camera_data.lens = 50
+    camera = bpy.data.objects.new("Camera", camera_data)
+    scene.collection.objects.link(camera)
+    scene.camera = camera
+    width, height = args.size
+    camera_data.sensor_fit = "HORIZONTAL"
+    tan_x = camera_data.sensor_width / 2 / camera_data.lens
+    tan_y = tan_x * height / width
+    back = np.array([0.35, -1.0, 0.45])  # from the scene towards the camera
+    back /= np.linalg.norm(back)
+    right = np.cross([0.0, 0.0, 1.0], back)
+    right /= np.linalg.norm(right)
+    up = np.cross(back, right)
+    corners = np.array([[x, y, z] for x in (low[0], high[0]) for y in (low[1], high[1])
+                        for z in (low[2], high[2])]) - centre
+    # the distance at which every corner of the bounding box is inside the frame, plus 8%
+    distance = max(float(np.max(corners @ back + np.abs(corners @ right) / tan_x)),
+                   float(np.max(corners @ back + np.abs(corners @ up) / tan_y))) * 1.08
+    camera.location = tuple(centre + distance * back)
+    from mathutils import Vector
+
+    camera.rotation_euler = (Vector(tuple(centre)) - camera.location).to_track_quat(
+        "-Z", "Y").to_euler()
+
+    sun = bpy.data.objects.new("Sun", bpy.data.lights.new("Sun", "SUN"))
+    sun.data.energy = 3.0
+    sun.rotation_euler = (math.radians(40), math.radians(10), math.radians(30))
+    scene.collection.objects.link(sun)
+    world = bpy.data.worlds.new("World")
+    world.use_nodes = True
+    world.node_tree.nodes["Background"].inputs["Color"].default_value = (0.8, 0.8, 0.82, 1.0)
+    world.node_tree.nodes["Background"].inputs["Strength"].default_value = 0.8
+    scene.world = world
+
+    scene.render.engine = "CYCLES"
+    scene.cycles.device = "CPU"
+    scene.cycles.samples = args.render_samples
+    scene.cycles.use_denoising = False
+    scene.render.resolution_x, scene.render.resolution_y = width, height
+    scene.render.resolution_percentage = 100
+    scene.render.film_transparent = False
+    scene.view_settings.view_transform = "Standard"
+    scene.render.image_settings.file_format = "PNG"
+    args.render.parent.mkdir(parents=True, exist_ok=True)
+    scene.render.filepath = str(args.render.resolve())
+    bpy.ops.render.render(write_still=True)
+
+
+def _bounds(obj, depsgraph, np):
+    evaluated = obj.evaluated_get(depsgraph)
+    mesh = evaluated.to_mesh()
+    co = np.empty(len(mesh.vertices) * 3, dtype=np.float64)
+    mesh.vertices.foreach_get("co", co)
+    evaluated.to_mesh_clear()
+    matrix = np.array(evaluated.matrix_world)
+    world = co.reshape(-1, 3) @ matrix[:3, :3].T + matrix[:3, 3]
+    return world.min(axis=0), world.max(axis=0)
+
+
+def _attribute_material(bpy, attribute: str):
+    material = bpy.data.materials.new(f"POSA {attribute}")
+    material.use_nodes = True
+    nodes = material.node_tree.nodes
+    shader = nodes["Principled BSDF"]
+    node = nodes.new("ShaderNodeAttribute")
+    node.attribute_type = "GEOMETRY"
+    node.attribute_name = attribute
+    material.node_tree.links.new(node.outputs["Color"], shader.inputs["Base Color"])
+    shader.inputs["Roughness"].default_value = 0.7
+    return material
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(script_argv(argv, inside_blender="bpy" in sys.modules))
+    try:
+        import bpy
+    except ImportError:
+        print("error: needs Blender (blender -b -P ...) or the bpy module (pip install "
+              "bpy==4.5.4)", file=sys.stderr)
+        return 1
+    registered_here = False
+    if not hasattr(bpy.types, "POSA_OT_sample_contacts"):
+        if str(ROOT) not in sys.path:
+            sys.path.insert(0, str(ROOT))
+        import posa_blender
+
+        posa_blender.register()
+        registered_here = True
+    try:
+        print(run(args))
+        return 0
+    except ScriptError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if registered_here:
+            import posa_blender
+
+            posa_blender.unregister()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
