@@ -99,3 +99,26 @@ def test_cuda_matches_cpu(sampler, bodies):
     gpu = load_sampler(device="cuda").sample(bodies, n_samples=2, seed=5)
     cpu = sampler.sample(bodies, n_samples=2, seed=5)
     np.testing.assert_allclose(gpu.contact, cpu.contact, atol=1e-4)
+
+
+def test_shipped_checkpoint_is_trained_and_sits_on_a_seat(sampler):
+    """On the stand-in in the sit preset most contact mass lies on buttocks/thighs and soles,
+    touching the floor and a seat class."""
+    from posa_model.body.joints import JOINT_INDEX
+    from posa_model.synth.body import PART_JOINTS
+
+    assert sampler.trained, "the package should ship a trained checkpoint"
+    model = load_body_model()
+    dominant = model.lbs_weights.numpy().argmax(1)
+    seated = np.isin(dominant, [JOINT_INDEX[j] for part in ("pelvis", "thighs", "feet")
+                                for j in PART_JOINTS[part]])
+    vertices, _ = pose_body(model, get_preset("sit"))
+    out = sampler.sample(vertices, n_samples=16, seed=0)
+    contact = out.contact[0]
+    assert contact[:, seated].sum() / contact.sum() > 0.8
+    classes = {}
+    for k in range(16):
+        for name, count in out.classes_in_contact(0, k).items():
+            classes[name] = classes.get(name, 0) + count
+    seat = sum(classes.get(c, 0) for c in ("chair", "sofa", "bed", "stool", "toilet"))
+    assert classes.get("floor", 0) > 0 and seat > 0.2 * sum(classes.values())

@@ -1,8 +1,12 @@
-"""The checkpoint shipped with the package, and how the placeholder one was made.
+"""The checkpoint shipped with the package, and how it is made.
 
-``load_sampler()`` with no argument uses :func:`default_checkpoint_path`. Until a trained
-checkpoint is produced by ``python -m posa_model.train``, the shipped file is an UNTRAINED model
-(random weights from a fixed seed) marked ``meta["trained"] = False``; the sampler reports it.
+``load_sampler()`` with no argument uses :func:`default_checkpoint_path`. The shipped file is a
+trained run of ``python -m posa_model.train`` exported with :func:`export_checkpoint` (weights
+only, fp16, the held-out metrics in ``meta``); README.md gives the exact commands.
+:func:`make_untrained_checkpoint` makes an untrained placeholder (``meta["trained"] = False``)
+for wiring tests.
+
+    python -m posa_model.nn.default --from runs/standin/best.pt --metrics runs/standin/metrics.json
 """
 
 from __future__ import annotations
@@ -50,12 +54,52 @@ def make_untrained_checkpoint(path: str | os.PathLike, seed: int = 0) -> Path:
                            meta=meta, weights_dtype=torch.float16)
 
 
+def export_checkpoint(source: str | os.PathLike, path: str | os.PathLike,
+                      metrics: dict | None = None) -> Path:
+    """Write a trainer checkpoint as a small shippable one: fp16 weights, no optimiser/RNG state.
+
+    ``meta`` keeps the run's metadata and gains ``source`` and, when given, the held-out
+    ``metrics`` (flat str -> float); ``extra`` keeps only the training config.
+    """
+    from ..sample import resolve_hierarchy
+    from .checkpoint import build_model, read_checkpoint
+
+    ckpt = read_checkpoint(source)
+    hierarchy = resolve_hierarchy(ckpt.extra.get("train_config", {}).get("hierarchy"))
+    model = build_model(ckpt, hierarchy)
+    meta = dict(ckpt.meta, source=str(Path(source).name))
+    for key, value in (metrics or {}).items():
+        meta[f"heldout_{key}"] = float(value)
+    extra = {"train_config": ckpt.extra["train_config"]} if "train_config" in ckpt.extra else {}
+    return save_checkpoint(path, model, ckpt.hierarchy_fingerprint, ckpt.frame_regressor,
+                           meta=meta, extra=extra, weights_dtype=torch.float16)
+
+
+def _flat_metrics(metrics_json: Path) -> dict[str, float]:
+    import json
+
+    data = json.loads(Path(metrics_json).read_text())
+    rec, prior = data.get("reconstruction", {}), data.get("prior", {})
+    out = {f"reconstruction_{k}": rec[k] for k in ("f1", "precision", "recall", "semantic_acc")
+           if rec.get(k) is not None}
+    out |= {f"prior_{k}": prior[k] for k in ("match_rate", "match_rate_macro")
+            if prior.get(k) is not None}
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=make_untrained_checkpoint.__doc__)
+    parser = argparse.ArgumentParser(description="Write the package's default checkpoint.")
     parser.add_argument("--out", type=Path, default=default_checkpoint_path())
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--from", dest="source", type=Path,
+                        help="a trainer checkpoint to export (default: an untrained placeholder)")
+    parser.add_argument("--metrics", type=Path, help="posa_model.evaluate's JSON for --from")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the untrained placeholder")
     args = parser.parse_args(argv)
-    print(make_untrained_checkpoint(args.out, args.seed))
+    if args.source is None:
+        print(make_untrained_checkpoint(args.out, args.seed))
+    else:
+        metrics = _flat_metrics(args.metrics) if args.metrics else None
+        print(export_checkpoint(args.source, args.out, metrics))
 
 
 if __name__ == "__main__":
