@@ -69,7 +69,9 @@ INSTALL_SCRIPT = textwrap.dedent(
     import json, sys
     # forget this checkout: posa_model must come from the wheel inside the extension
     sys.meta_path[:] = [f for f in sys.meta_path if "Editable" not in type(f).__name__]
-    sys.path[:] = [p for p in sys.path if p and not p.startswith(ROOT)]
+    # (a virtual environment inside the checkout, as CI's .venv-blender, keeps its packages)
+    sys.path[:] = [p for p in sys.path
+                   if p and (not p.startswith(ROOT) or "site-packages" in p)]
     import bpy, addon_utils
     result = {}
     bpy.ops.extensions.package_install_files(filepath=ZIP, repo="user_default",
