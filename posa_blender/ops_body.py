@@ -6,9 +6,8 @@ anything is changed, so a refused call leaves the file as it was.
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import bpy
 import numpy as np
@@ -146,30 +145,16 @@ class POSA_OT_load_pose_file(bpy.types.Operator):
         if rig is None:
             self.report({"ERROR"}, why)
             return {"CANCELLED"}
-        path = Path(bpy.path.abspath(self.filepath)) if self.filepath else None
-        if path is None or not path.is_file():
-            self.report({"ERROR"}, f"Pose file not found: '{self.filepath}'")
-            return {"CANCELLED"}
-        suffix = path.suffix.lower()
-        if suffix not in (".npz", ".pkl"):
-            self.report({"ERROR"}, f"{path}: pose files must be .npz (or .pkl), found "
-                        f"'{path.suffix}'")
-            return {"CANCELLED"}
-        if suffix == ".pkl" and not self.allow_pickle:
-            self.report({"ERROR"}, f"{path.name} is a pickle: reading it runs code stored in the "
-                        "file. Tick 'Trust This Pickle File' to read it, or convert it to .npz")
-            return {"CANCELLED"}
         from posa_model.body.pose_file import load_pose_file
         from posa_model.errors import PosaError
 
-        kwargs: dict[str, Any] = {"frame": self.frame}
-        if suffix == ".pkl":
-            if "allow_pickle" not in inspect.signature(load_pose_file).parameters:
-                self.report({"ERROR"}, f"{path.name}: this posa_model reads only .npz pose files")
-                return {"CANCELLED"}
-            kwargs["allow_pickle"] = True
-        try:
-            params = load_pose_file(path, **kwargs)
+        path = Path(bpy.path.abspath(self.filepath))
+        if path.suffix.lower() == ".pkl" and not self.allow_pickle:
+            self.report({"ERROR"}, f"{path.name} is a pickle: reading it runs code stored in the "
+                        "file. Tick 'Trust This Pickle File' to read it, or convert it to .npz")
+            return {"CANCELLED"}
+        try:  # load_pose_file checks existence, format and every field
+            params = load_pose_file(path, frame=self.frame, allow_pickle=self.allow_pickle)
         except PosaError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}

@@ -151,11 +151,7 @@ def render_meshes(
             label = views[k] if isinstance(views[k], str) else "az {:g} el {:g}".format(*views[k])
             ax.text(0.98, 0.01, label, transform=ax.transAxes, fontsize=7, color="0.45",
                     ha="right", va="bottom")  # fmt: skip
-    path = atomic_write(path, lambda f: fig.savefig(f, format="png", facecolor="white"))
-    umask = os.umask(0)
-    os.umask(umask)
-    path.chmod(0o666 & ~umask)  # a picture, not a secret: undo the temp file's 0600
-    return path
+    return atomic_write(path, lambda f: fig.savefig(f, format="png", facecolor="white"))
 
 
 def render_preset_sheet(

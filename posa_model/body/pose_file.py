@@ -82,7 +82,7 @@ def load_pose_file(path: str | os.PathLike, frame: int = 0,
     """
     path = Path(path)
     if not path.is_file():
-        raise InputShapeError(f"pose file not found: {path}")
+        raise InputShapeError(f"Pose file not found: {path}")
     suffix = path.suffix.lower()
     if suffix == ".pkl":
         if not allow_pickle:

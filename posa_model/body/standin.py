@@ -1422,14 +1422,8 @@ def build_standin() -> dict[str, np.ndarray]:
 
 
 def write_standin(path: str | os.PathLike = ASSET_PATH) -> Path:
-    """Build the stand-in and write it atomically as a compressed ``.npz``; returns the path.
-
-    The file is made world-readable (0644): it is a package asset, and the temporary file the
-    atomic write renames over it is created private.
-    """
-    path = atomic_savez(path, compressed=True, **build_standin())
-    path.chmod(0o644)
-    return path
+    """Build the stand-in and write it atomically as a compressed ``.npz``; returns the path."""
+    return atomic_savez(path, compressed=True, **build_standin())
 
 
 def main(argv: list[str] | None = None) -> int:

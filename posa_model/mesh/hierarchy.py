@@ -957,8 +957,7 @@ def build_standin(
             f"{body_path}: hierarchy vertex counts {h.num_vertices}, expected "
             f"{tuple(expected_counts)}"
         )
-    path = save_hierarchy(h, out_path, source_key=input_key(v, f, **STANDIN_PARAMS))
-    path.chmod(0o644)  # a shipped asset, readable by all (atomic writes create 0600 files)
+    save_hierarchy(h, out_path, source_key=input_key(v, f, **STANDIN_PARAMS))
     return h
 
 

@@ -220,19 +220,11 @@ def test_undo_removes_an_added_body_and_restores_a_pose(body):
 
 
 def test_a_trusted_pickle_pose_file_is_read(body, tmp_path):
-    import inspect
-
-    from posa_model.body.pose_file import load_pose_file
-
     path = tmp_path / "fit.pkl"
     preset = get_preset("sit")
     with open(path, "wb") as f:
         pickle.dump({"global_orient": preset.global_orient[None],
                      "body_pose": preset.body_pose[None]}, f)
-    if "allow_pickle" not in inspect.signature(load_pose_file).parameters:
-        with pytest.raises(RuntimeError, match="reads only .npz"):
-            bpy.ops.posa.load_pose_file(filepath=str(path), allow_pickle=True)
-        pytest.skip("posa_model.body.pose_file.load_pose_file has no allow_pickle yet")
     bpy.ops.posa.apply_preset(preset="sit")
     expected = evaluated_smplx(body.mesh)
     bpy.ops.posa.reset_pose()
