@@ -1,4 +1,6 @@
-"""Scene signed-distance and semantic grids in the reference's ``sdf/`` format.
+"""Exact signed-distance and semantic grids of box scenes (the synthetic rooms).
+
+The grid type and its files live in :mod:`posa_model.scene.grid`; this module computes them.
 
 Files per scene (``OUT/sdf/``):
 
@@ -18,69 +20,20 @@ The grid is computed exactly at every node (analytic box distances), block by bl
 
 from __future__ import annotations
 
-import json
 import math
-import os
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputShapeError, PosaError
-from ..io_utils import atomic_write
+from ..errors import InputShapeError
+from ..scene.grid import SceneGrid as SdfGrid
+from ..scene.grid import load_scene_grid as load_sdf_grid
+from ..scene.grid import save_scene_grid as save_sdf_grid
 from .primitives import Boxes, aabb_distance, box_signed_distance
 
 __all__ = ["SdfGrid", "compute_sdf_grid", "load_sdf_grid", "save_sdf_grid"]
 
 _COARSE = 16  # nodes per side of a coarse block
 _FINE = 4  # nodes per side of a fine block
-
-
-@dataclass
-class SdfGrid:
-    """``sdf`` (d, d, d) float32 and ``semantics`` (d, d, d) uint8 indexed [x, y, z];
-    ``grid_min``/``grid_max`` (3,) the outermost nodes; ``bbox`` (2, 3) the scene bounds."""
-
-    sdf: np.ndarray
-    semantics: np.ndarray
-    grid_min: np.ndarray
-    grid_max: np.ndarray
-    bbox: np.ndarray
-
-    @property
-    def dim(self) -> int:
-        return int(self.sdf.shape[0])
-
-    def node_coords(self) -> np.ndarray:
-        """(d, 3) coordinates of the nodes along each axis (column a = axis a)."""
-        t = np.linspace(0.0, 1.0, self.dim)[:, None]
-        return self.grid_min[None] + t * (self.grid_max - self.grid_min)[None]
-
-    def lookup(self, points: np.ndarray) -> np.ndarray:
-        """Trilinear interpolation of the SDF at (N, 3) points (border clamped)."""
-        points = np.asarray(points, dtype=np.float64)
-        u = (points - self.grid_min) / (self.grid_max - self.grid_min) * (self.dim - 1)
-        u = np.clip(u, 0.0, self.dim - 1 - 1e-9)
-        i0 = np.floor(u).astype(np.int64)
-        f = u - i0
-        out = np.zeros(len(points))
-        for dx in (0, 1):
-            for dy in (0, 1):
-                for dz in (0, 1):
-                    w = ((f[:, 0] if dx else 1 - f[:, 0]) * (f[:, 1] if dy else 1 - f[:, 1])
-                         * (f[:, 2] if dz else 1 - f[:, 2]))
-                    out += w * self.sdf[i0[:, 0] + dx, i0[:, 1] + dy, i0[:, 2] + dz]
-        return out
-
-    def header(self) -> dict:
-        return {
-            "dim": self.dim,
-            "badding_val": float(self.sdf.max()),
-            "min": [float(v) for v in self.grid_min],
-            "max": [float(v) for v in self.grid_max],
-            "bbox": [[float(v) for v in self.bbox[0]], [float(v) for v in self.bbox[1]]],
-            "voxel_size": float((self.grid_max[0] - self.grid_min[0]) / (self.dim - 1)),
-        }
 
 
 def compute_sdf_grid(boxes: Boxes, resolution: float = 0.05, padding: float = 0.2,
@@ -245,36 +198,3 @@ def _gathered_box_sdf(points: np.ndarray, boxes: Boxes, parts: np.ndarray) -> np
     z = sin * d[..., 0] + cos * d[..., 2]
     q = torch.stack([x.abs(), d[..., 1].abs(), z.abs()], dim=-1) - h[:, None]
     return (q.clamp_min(0).norm(dim=-1) + q.amax(dim=-1).clamp_max(0)).numpy()
-
-
-def save_sdf_grid(folder: str | os.PathLike, scene_name: str, grid: SdfGrid) -> Path:
-    """Write ``<scene>.json``, ``<scene>_sdf.npy`` and ``<scene>_semantics.npy`` atomically."""
-    folder = Path(folder)
-    atomic_write(folder / f"{scene_name}_sdf.npy", lambda f: np.save(f, grid.sdf))
-    atomic_write(folder / f"{scene_name}_semantics.npy", lambda f: np.save(f, grid.semantics))
-    text = json.dumps(grid.header(), indent=1).encode()
-    return atomic_write(folder / f"{scene_name}.json", lambda f: f.write(text))
-
-
-def load_sdf_grid(folder: str | os.PathLike, scene_name: str) -> SdfGrid:
-    """Read a grid written by :func:`save_sdf_grid` (or the reference), checking shapes."""
-    folder = Path(folder)
-    path = folder / f"{scene_name}.json"
-    try:
-        header = json.loads(path.read_text())
-        dim = int(header["dim"])
-        sdf = np.load(folder / f"{scene_name}_sdf.npy", allow_pickle=False)
-        sem_path = folder / f"{scene_name}_semantics.npy"
-        semantics = np.load(sem_path, allow_pickle=False) if sem_path.exists() else None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise PosaError(f"{path}: cannot read the scene SDF ({type(exc).__name__}: {exc})") from exc
-    sdf = sdf.reshape(dim, dim, dim) if sdf.size == dim**3 else sdf
-    if sdf.shape != (dim, dim, dim):
-        raise InputShapeError(f"{folder / (scene_name + '_sdf.npy')}: expected shape "
-                              f"({dim}, {dim}, {dim}) from 'dim', found {sdf.shape}")
-    if semantics is None:
-        semantics = np.zeros_like(sdf, dtype=np.uint8)
-    semantics = semantics.reshape(dim, dim, dim)
-    bbox = np.asarray(header.get("bbox", [header["min"], header["max"]]), dtype=np.float64)
-    return SdfGrid(sdf.astype(np.float32), semantics, np.asarray(header["min"], np.float64),
-                   np.asarray(header["max"], np.float64), bbox)
