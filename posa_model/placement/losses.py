@@ -1,0 +1,177 @@
+"""Step 3: the placement losses of many candidates at once, at any level of the mesh hierarchy.
+
+Per candidate (a body, one of its maps, a yaw and a translation), with ``d`` the scene's SDF at
+the placed vertices and ``e = d - margin``:
+
+* contact = mean over the map's predicted-contact vertices of ``e^2`` (the reference's SDF^2,
+  as a mean so that maps with more contact vertices are not penalised); with
+  ``semantic_contact``, a vertex whose nearest object has another class than it predicts counts
+  a constant ``mismatch_distance^2`` instead (as if 10 cm away): it is not pulled onto the wrong
+  object (the reference pulls every contact vertex onto whatever is nearest, so a kneeling body
+  whose shins do not quite reach the floor snuggles up to a cabinet);
+* penetration = mean over all vertices of ``relu(-e)`` (the reference's |SDF| inside, on every
+  vertex: a contact vertex sunk into the floor is also a collision);
+* bodies = mean over all vertices of ``relu(body_margin - d_other)`` where ``d_other`` is the
+  distance to the bodies placed so far and the obstacles, rasterised on the scene's grid;
+* region = ``relu(|t_xz - centre_xz| - radius)^2`` for a drop-and-refine body;
+* agreement (no gradient, ranking only) = fraction of the predicted-contact vertices that lie
+  within ``semantic_distance`` (5 cm, POSA's contact label distance) of the scene and whose
+  predicted class equals the class of the surface they are near (:mod:`.surface`): a body
+  floating above the right object agrees no more than one on the wrong object.
+
+``coverage`` is the agreement of the worst-served class among those holding at least 15 % of
+the contact vertices: a sitter whose feet touch the floor but whose buttocks touch nothing has
+coverage 0. ``loss`` is the weighted sum of the first four (what refinement minimises);
+``score`` adds ``w_semantics * ((1 - agreement) + (1 - coverage))`` (what ranks candidates).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..classes import NUM_CLASSES
+from ..scene.grid import TorchSceneGrid
+from .bodies import to_world
+from .candidates import Candidates
+from .surface import sdf_and_surface_labels
+from .types import PlacementConfig
+
+__all__ = ["Evaluator", "LevelData"]
+
+
+@dataclass
+class LevelData:
+    """One hierarchy level of the bodies being placed (NB bodies, M map slots, N vertices).
+
+    verts: (NB, N, 3) centred-frame vertices; contact: (NB, M, N) bool predicted contact;
+    semantics: (NB, M, N) int64 predicted class. Bodies with fewer maps have empty slots.
+    """
+
+    verts: torch.Tensor
+    contact: torch.Tensor
+    semantics: torch.Tensor
+
+
+class Evaluator:
+    """Batched losses of candidates; see the module docstring for the terms.
+
+    scene: the scene on the device. levels: {level: LevelData}. centres (NB, 3), radii (NB,):
+    the drop-and-refine regions (radius ``inf`` = no region). others: the distance to
+    already-placed bodies and obstacles on the scene's grid, or None.
+    """
+
+    def __init__(self, scene: TorchSceneGrid, levels: dict[int, LevelData],
+                 centres: torch.Tensor, radii: torch.Tensor, config: PlacementConfig,
+                 others: TorchSceneGrid | None = None):
+        self.scene, self.levels, self.config, self.others = scene, levels, config, others
+        self.centres, self.radii = centres, radii
+        self.device = scene.device
+
+    def terms(self, level: int, body: torch.Tensor, slot: torch.Tensor, yaw: torch.Tensor,
+              t: torch.Tensor, ranking: bool = True) -> dict[str, torch.Tensor]:
+        """Per candidate (n,) tensors: contact, penetration, bodies, region, loss (these carry
+        gradients to yaw and t), and with ``ranking`` agreement, coverage, noncollision, touch,
+        score (detached)."""
+        cfg, data = self.config, self.levels[level]
+        x = to_world(data.verts[body], yaw, t)  # (n, N, 3)
+        mask = data.contact[body, slot].to(x.dtype)  # (n, N)
+        count = mask.sum(-1).clamp(min=1)
+        d, labels = sdf_and_surface_labels(self.scene, x)
+        e = d - cfg.margin
+        same = labels == data.semantics[body, slot]
+        pull = e.square()
+        if cfg.semantic_contact:  # a vertex near an object of another class: a constant
+            pull = torch.where(same, pull, torch.full_like(pull, cfg.mismatch_distance ** 2))
+        out = {
+            "contact": (mask * pull).sum(-1) / count,
+            "penetration": torch.relu(-e).mean(-1),
+        }
+        if self.others is not None:
+            out["bodies"] = torch.relu(cfg.body_margin - self.others.sdf(x)).mean(-1)
+        else:
+            out["bodies"] = torch.zeros_like(out["contact"])
+        dist = (t[:, [0, 2]] - self.centres[body][:, [0, 2]]).norm(dim=-1)
+        radius = self.radii[body]
+        finite = torch.isfinite(radius)
+        out["region"] = torch.where(finite, torch.relu(dist - torch.where(finite, radius, 0.0)),
+                                    torch.zeros_like(dist)).square()
+        out["loss"] = (cfg.w_contact * out["contact"] + cfg.w_penetration * out["penetration"]
+                       + cfg.w_body * out["bodies"] + cfg.w_region * out["region"])
+        if not ranking:
+            return out
+        with torch.no_grad():
+            near = d.detach() <= cfg.semantic_distance
+            hits = mask * (near & same).to(x.dtype)
+            out["agreement"] = hits.sum(-1) / count
+            out["coverage"] = _coverage(mask, hits, data.semantics[body, slot], count)
+            out["noncollision"] = (d.detach() > 0).to(x.dtype).mean(-1)
+            contact_d = torch.where(mask > 0, d.detach(), torch.full_like(d, np.inf))
+            out["touch"] = contact_d.min(-1).values <= cfg.touch_distance
+            out["score"] = out["loss"].detach() + cfg.w_semantics * (
+                2 - out["agreement"] - out["coverage"])
+        return out
+
+    def tensors(self, cands: Candidates):
+        """The candidates' (body, slot, yaw, t) as tensors on the device."""
+        dev, dt = self.device, self.scene.dtype
+        return (torch.as_tensor(cands.body, device=dev), torch.as_tensor(cands.slot, device=dev),
+                torch.as_tensor(cands.yaw, device=dev, dtype=dt),
+                torch.as_tensor(cands.t, device=dev, dtype=dt))
+
+    @torch.no_grad()
+    def score(self, level: int, cands: Candidates, progress=None) -> dict[str, np.ndarray]:
+        """Every term of every candidate, in chunks of ``config.chunk_points`` vertex lookups;
+        numpy (n,) arrays."""
+        n_vertices = self.levels[level].verts.shape[1]
+        chunk = max(1, self.config.chunk_points // n_vertices)
+        body, slot, yaw, t = self.tensors(cands)
+        parts: dict[str, list] = {}
+        for start in range(0, len(cands), chunk):
+            sl = slice(start, start + chunk)
+            for key, value in self.terms(level, body[sl], slot[sl], yaw[sl], t[sl]).items():
+                parts.setdefault(key, []).append(value.cpu())
+            if progress is not None:
+                progress.update(min(chunk, len(cands) - start))
+        if not parts:
+            return {}
+        return {key: torch.cat(v).numpy() for key, v in parts.items()}
+
+    def refine(self, level: int, cands: Candidates, steps: int, lr_t: float,
+               lr_yaw: float, progress=None) -> Candidates:
+        """Adam on (t, yaw) of every candidate together for ``steps`` steps (linear decay of
+        the learning rates to 5 %); the candidates are independent (the loss is their sum).
+        Deterministic: a fixed number of steps, no random state."""
+        if steps == 0 or not len(cands):
+            return cands
+        body, slot, yaw0, t0 = self.tensors(cands)
+        yaw = yaw0.clone().requires_grad_(True)
+        t = t0.clone().requires_grad_(True)
+        opt = torch.optim.Adam([{"params": [t], "lr": lr_t}, {"params": [yaw], "lr": lr_yaw}])
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: 1 - 0.95 * k / steps)
+        for _ in range(steps):
+            opt.zero_grad(set_to_none=True)
+            self.terms(level, body, slot, yaw, t, ranking=False)["loss"].sum().backward()
+            opt.step()
+            sched.step()
+            if progress is not None:
+                progress.update(1)
+        return Candidates(cands.body, cands.slot, yaw.detach().cpu().numpy().astype(np.float64),
+                          t.detach().cpu().numpy().astype(np.float64))
+
+
+def _coverage(mask: torch.Tensor, hits: torch.Tensor, predicted: torch.Tensor,
+              count: torch.Tensor, major: float = 0.15) -> torch.Tensor:
+    """(n,) the smallest, over the classes holding at least ``major`` of a candidate's contact
+    vertices, of the fraction of that class's contact vertices that agree (within reach of a
+    surface of their class): 0 when a sitter's feet are on the floor but its buttocks are in
+    the air. mask, hits: (n, N) float; predicted: (n, N) int64 classes; count: (n,)."""
+    n = predicted.shape[0]
+    per_class = torch.zeros(n, NUM_CLASSES, device=mask.device, dtype=mask.dtype)
+    totals = per_class.scatter_add(1, predicted, mask)
+    agree = per_class.scatter_add(1, predicted, hits)
+    ratio = agree / totals.clamp(min=1)
+    majors = (totals >= major * count[:, None]) & (totals > 0)
+    return torch.where(majors, ratio, torch.ones_like(ratio)).min(dim=1).values

@@ -1,0 +1,115 @@
+"""Step 1: sample feature maps per body and keep the ones the scene can satisfy.
+
+A map is *feasible* when at least ``min_present_fraction`` of its predicted-contact vertices
+carry a class that some surface of the scene has (``SceneGrid.classes_present()``). Feasible
+maps are ranked by that fraction, then by purity (the share of the contact vertices carried by
+the map's two largest present classes: a map that mixes chair, sofa and toilet on the buttocks
+matches any one seat worse than a map that says "chair"); the best ``maps_per_body`` are
+searched. Seeds: body ``i`` samples with ``seed_for(config.seed, i)``, so a body's maps do not
+depend on the other bodies in the call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..classes import CLASS_ID, MPCAT40_NAMES
+from .types import PlacementConfig
+
+__all__ = ["BodyMaps", "choose_maps", "describe_classes", "needs_floor", "seed_for"]
+
+
+@dataclass
+class BodyMaps:
+    """The maps kept for one body (full resolution V vertices, M <= maps_per_body maps).
+
+    contact: (M, V) float32 probabilities; semantics: (M, V) int64 classes (0 = no contact);
+    map_ids: (M,) sample indices; present: (M,) feasible fraction. ``reason`` explains an empty
+    selection; ``fallback`` is the best-ranked map (contact, semantics, index) for outputs.
+    """
+
+    contact: np.ndarray
+    semantics: np.ndarray
+    map_ids: np.ndarray
+    present: np.ndarray
+    reason: str
+    fallback: tuple[np.ndarray, np.ndarray, int]
+
+    @property
+    def feasible(self) -> bool:
+        return len(self.map_ids) > 0
+
+
+def seed_for(seed: int, index: int, stream: int = 0) -> int:
+    """A 63-bit seed for body ``index`` (and a sub-``stream``) derived from the run's seed."""
+    state = np.random.SeedSequence([int(seed) & 0xFFFFFFFF, int(index), int(stream)])
+    return int(state.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
+
+
+def describe_classes(semantics: np.ndarray, limit: int = 4) -> str:
+    """'floor 70%, chair 30%' for the contact vertices of one map."""
+    ids, counts = np.unique(semantics[semantics > 0], return_counts=True)
+    if not len(ids):
+        return "no contact"
+    order = np.argsort(-counts, kind="stable")[:limit]
+    total = counts.sum()
+    return ", ".join(f"{MPCAT40_NAMES[ids[k]]} {100 * counts[k] / total:.0f}%" for k in order)
+
+
+def _rank_map(semantics: np.ndarray, present: set[int]) -> tuple[float, float, int]:
+    """(present fraction, purity, contact count) of one map's (V,) classes."""
+    contact = semantics[semantics > 0]
+    if not len(contact):
+        return 0.0, 0.0, 0
+    in_scene = np.isin(contact, sorted(present))
+    ids, counts = np.unique(contact[in_scene], return_counts=True)
+    purity = float(np.sort(counts)[-2:].sum() / len(contact)) if len(ids) else 0.0
+    return float(in_scene.mean()), purity, len(contact)
+
+
+def choose_maps(sampler, vertices: list[np.ndarray], present: set[int],
+                config: PlacementConfig, progress=None) -> list[BodyMaps]:
+    """Sample ``config.maps`` maps per body and keep the feasible ones, best first.
+
+    vertices: per body (V, 3) posed vertices (world frame, any placement). present: the scene's
+    class ids. progress: an optional tqdm bar advanced once per body.
+    """
+    out = []
+    for index, verts in enumerate(vertices):
+        samples = sampler.sample(verts[None], n_samples=config.maps,
+                                 seed=seed_for(config.seed, index),
+                                 threshold=config.contact_threshold)
+        contact, semantics = samples.contact[0], samples.semantics[0]
+        ranks = [_rank_map(semantics[k], present) for k in range(config.maps)]
+        order = sorted(range(config.maps), key=lambda k: (-ranks[k][0], -ranks[k][1], k))
+        keep = [k for k in order if ranks[k][0] >= config.min_present_fraction
+                and ranks[k][2] >= config.min_contact_vertices][: config.maps_per_body]
+        best = order[0]
+        reason = ""
+        if not keep:
+            names = ", ".join(MPCAT40_NAMES[c] for c in sorted(present)) or "none"
+            reason = (f"no feasible feature map: in the best of {config.maps} maps "
+                      f"({describe_classes(semantics[best])}) only "
+                      f"{100 * ranks[best][0]:.0f}% of the contact vertices touch classes the "
+                      f"scene has ({names}); {100 * config.min_present_fraction:.0f}% needed")
+            if ranks[best][2] < config.min_contact_vertices:
+                reason = (f"no feasible feature map: the best map predicts only "
+                          f"{ranks[best][2]} contact vertices "
+                          f"(min_contact_vertices = {config.min_contact_vertices})")
+        out.append(BodyMaps(
+            contact=contact[keep], semantics=semantics[keep],
+            map_ids=np.asarray(keep, dtype=np.int64),
+            present=np.asarray([ranks[k][0] for k in keep]), reason=reason,
+            fallback=(contact[best], semantics[best], int(best))))
+        if progress is not None:
+            progress.update(1)
+    return out
+
+
+def needs_floor(maps: BodyMaps, share: float = 0.2) -> bool:
+    """Whether the body's best map puts at least ``share`` of its contact vertices on the floor."""
+    semantics = maps.fallback[1]
+    contact = semantics[semantics > 0]
+    return bool(len(contact)) and float((contact == CLASS_ID["floor"]).mean()) >= share
