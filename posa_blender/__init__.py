@@ -6,14 +6,15 @@ in the zip) is imported lazily inside operators, so registering needs neither to
 
 Layout: ``arrays`` (the one module moving arrays between Blender and numpy), ``body`` and
 ``contacts`` (Blender-side tools), ``bones``, ``deps`` and ``runtime`` (pure Python), ``props``,
-``prefs``, ``ops_*`` (operators) and ``ui`` (panels).
+``prefs``, ``ops_*`` (operators; ``ops_scene``: Guess Classes, Populate Scene, Refine
+Placement) and ``ui`` (panels).
 """
 
 from __future__ import annotations
 
 import bpy
 
-from . import ops_body, ops_contacts, ops_deps, prefs, props, runtime, ui
+from . import ops_body, ops_contacts, ops_deps, ops_scene, prefs, props, runtime, ui
 
 classes = (
     *props.classes,
@@ -21,6 +22,7 @@ classes = (
     *ops_body.classes,
     *ops_contacts.classes,
     *ops_deps.classes,
+    *ops_scene.classes,
     *ui.classes,
 )
 
@@ -40,6 +42,7 @@ def unregister() -> None:
     for cls in reversed(classes):
         bpy.utils.unregister_class(cls)
     runtime.clear()
+    ops_scene.clear_cache()
     from . import deps
 
     deps.remove_from_sys_path(prefs.added_paths)

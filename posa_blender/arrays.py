@@ -76,6 +76,27 @@ def evaluated_world_vertices(obj: bpy.types.Object, depsgraph: bpy.types.Depsgra
     return world.astype(np.float32), sizes, loops
 
 
+def evaluated_world_triangles(obj: bpy.types.Object, depsgraph: bpy.types.Depsgraph
+                              ) -> tuple[np.ndarray, np.ndarray]:
+    """The evaluated mesh of ``obj`` (modifiers applied) as world triangles.
+
+    Returns (vertices (V, 3) float64 Blender world coordinates, faces (T, 3) int64): Blender's
+    own triangulation of every polygon (``Mesh.loop_triangles``), so n-gons, concave ones
+    included, become the triangles Blender draws.
+    """
+    evaluated = obj.evaluated_get(depsgraph)
+    mesh = evaluated.to_mesh()
+    try:
+        local = vertex_positions(mesh).astype(np.float64)
+        mesh.calc_loop_triangles()
+        faces = np.empty(len(mesh.loop_triangles) * 3, dtype=np.int32)
+        mesh.loop_triangles.foreach_get("vertices", faces)
+    finally:
+        evaluated.to_mesh_clear()
+    matrix = np.array(evaluated.matrix_world, dtype=np.float64)
+    return local @ matrix[:3, :3].T + matrix[:3, 3], faces.reshape(-1, 3).astype(np.int64)
+
+
 # --------------------------------------------------------------------------------------------
 # attributes
 

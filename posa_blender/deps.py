@@ -1,8 +1,9 @@
 """Runtime dependencies inside Blender: what is found, where to look, and how to install it.
 
 Pure Python (no ``bpy``): the preferences and operators pass in the paths and flags they read
-from Blender. Blender ships numpy; PyTorch, SciPy and smplx are not shipped with the extension
-(torch and scipy are platform-specific and large, smplx's licence forbids redistribution), so
+from Blender. Blender ships numpy; PyTorch, SciPy, smplx and libigl (scene distances, for
+Populate Scene) are not shipped with the extension (torch, scipy and libigl are
+platform-specific binaries, smplx's licence forbids redistribution), so
 the user either points the add-on at an existing site-packages folder of the same Python minor
 version, or clicks "Install Dependencies", which runs Blender's own Python with pip into the
 extension's user directory.
@@ -26,10 +27,11 @@ RUNTIME_MODULES: tuple[tuple[str, str], ...] = (
     ("torch", "torch"),
     ("scipy", "scipy"),
     ("smplx", "smplx"),
+    ("igl", "libigl"),
     ("posa_model", "posa_model"),
 )
 #: What "Install Dependencies" installs (numpy is Blender's own; posa_model ships as a wheel).
-INSTALLED_BY_BUTTON: tuple[str, ...] = ("torch", "scipy", "smplx")
+INSTALLED_BY_BUTTON: tuple[str, ...] = ("torch", "scipy", "smplx", "libigl")
 #: PyTorch's own package indexes; the CPU one keeps pip from pulling gigabytes of CUDA libraries.
 TORCH_INDEX = {
     "CPU": "https://download.pytorch.org/whl/cpu",

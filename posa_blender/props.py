@@ -6,11 +6,14 @@ import bpy
 from bpy.props import (
     BoolProperty,
     EnumProperty,
+    FloatProperty,
     FloatVectorProperty,
     IntProperty,
     PointerProperty,
     StringProperty,
 )
+
+from posa_model.classes import MPCAT40_NAMES
 
 from . import contacts
 
@@ -38,6 +41,34 @@ ROLE_ITEMS = [
     ("BODY", "Body", "The skinned mesh of a POSA body"),
     ("RIG", "Rig", "The armature of a POSA body"),
 ]
+
+#: "POSA Class" items: (identifier = MPCAT40 name, label, description, value = class id).
+#: Class 0 (void) means the object takes no part in placement.
+CLASS_ITEMS = [
+    ("void", "Unlabelled", "No class: the object is ignored when populating the scene", 0),
+    *((name, name.replace("_", " ").title(), f"MPCAT40 class {i} ({name})", i)
+      for i, name in enumerate(MPCAT40_NAMES) if i),
+]
+UNLABELLED = "void"
+#: Body poses for "Populate Scene": preset names taken in turn, body by body.
+POSE_MIXES: dict[str, tuple[str, ...]] = {
+    "MIXED": ("sit", "stand", "lie_back", "sit_low", "lean_back"),
+    "SIT": ("sit", "sit_low"),
+    "STAND": ("stand", "lean_back", "reach_forward"),
+    "LIE": ("lie_back", "lie_side"),
+}
+POSE_MIX_ITEMS = [
+    ("MIXED", "Mixed", "Sitting, standing, lying and leaning bodies in turn"),
+    ("SIT", "Sitting", "Sitting upright and sitting low, in turn"),
+    ("STAND", "Standing", "Standing, leaning back and reaching forward, in turn"),
+    ("LIE", "Lying", "Lying on the back and on the side, in turn"),
+    ("PRESET", "Preset", "Every body in the pose preset chosen in the Body panel"),
+]
+#: Where an object's POSA class came from (``Object.posa.class_source``), in the words of
+#: ``posa_model.scene.MeshObject.class_source``: chosen by hand (or stored in the file), from a
+#: class mapping, or ``"guess:<word>"`` (guessed from the word ``<word>`` of the name).
+CLASS_SET_BY_HAND = "label"
+CLASS_FROM_MAPPING = "classes"
 
 _preset_items_cache: list[tuple[str, str, str]] = []
 
@@ -89,10 +120,30 @@ class PosaSceneSettings(bpy.types.PropertyGroup):
         name="Sample Shown", default=0, min=0, update=_redisplay,
         description="Which stored sample the colours show",
     )
+    n_bodies: IntProperty(
+        name="Bodies", default=5, min=1, max=200, description="Bodies to place in the scene",
+    )
+    pose_mix: EnumProperty(name="Poses", items=POSE_MIX_ITEMS, default="MIXED")
+    populate_seed: IntProperty(
+        name="Seed", default=0, min=0, description="The same seed gives the same placements",
+    )
+    resolution: FloatProperty(
+        name="Grid Resolution", default=0.05, min=0.01, max=0.5, subtype="DISTANCE",
+        unit="LENGTH", description="Spacing of the scene's distance grid (finer is slower)",
+    )
+    refine_radius: FloatProperty(
+        name="Radius", default=1.0, min=0.05, max=20.0, subtype="DISTANCE", unit="LENGTH",
+        description="Refine Placement keeps the body within this distance of where it was",
+    )
+
+
+def _class_set_by_hand(self: PosaObjectInfo, _context: bpy.types.Context) -> None:
+    """A class chosen in the interface is the user's own (Guess Classes keeps it)."""
+    self.class_source = CLASS_SET_BY_HAND
 
 
 class PosaObjectInfo(bpy.types.PropertyGroup):
-    """What a POSA object is, and what its stored contacts came from."""
+    """What a POSA object is, what its stored contacts came from, and its scene class."""
 
     role: EnumProperty(name="Role", items=ROLE_ITEMS, default="NONE")
     model_path: StringProperty(
@@ -104,6 +155,14 @@ class PosaObjectInfo(bpy.types.PropertyGroup):
     seed: IntProperty(name="Seed")
     device: StringProperty(name="Device")
     trained: BoolProperty(name="Trained", default=True)
+    semantic_class: EnumProperty(
+        name="POSA Class", items=CLASS_ITEMS, default=UNLABELLED, update=_class_set_by_hand,
+        description="What the object is (MPCAT40), for placing bodies in the scene",
+    )
+    class_source: StringProperty(
+        name="Class Source", description="Where the POSA class came from: 'label' (by hand), "
+        "'classes' (a class mapping) or 'guess:<word>' (guessed from a word of the name)",
+    )
 
 
 classes = (PosaSceneSettings, PosaObjectInfo)
@@ -119,6 +178,37 @@ def scene_settings(context: bpy.types.Context) -> PosaSceneSettings:
 def object_info(obj: bpy.types.Object) -> PosaObjectInfo:
     """``obj.posa``."""
     return obj.posa  # type: ignore[attr-defined]
+
+
+def class_id(obj: bpy.types.Object) -> int:
+    """The MPCAT40 id of ``obj``'s POSA class (0: unlabelled)."""
+    return MPCAT40_NAMES.index(object_info(obj).semantic_class)
+
+
+def set_class(obj: bpy.types.Object, class_id: int, source: str) -> None:
+    """Give ``obj`` the POSA class ``class_id`` and record where it came from."""
+    info = object_info(obj)
+    info.semantic_class = MPCAT40_NAMES[class_id]
+    info.class_source = source  # after the class: its update callback says "set by hand"
+
+
+def class_source(obj: bpy.types.Object) -> str:
+    """Where ``obj``'s POSA class came from, as ``MeshObject.class_source`` takes it ("none"
+    when unlabelled; a class with no recorded source counts as set by hand)."""
+    source = object_info(obj).class_source
+    if class_id(obj) == 0:
+        return "none"
+    if source == CLASS_FROM_MAPPING or (source.startswith("guess:") and len(source) > 6):
+        return source
+    return CLASS_SET_BY_HAND
+
+
+def describe_class_source(source: str) -> str:
+    """``class_source`` in words, for the panel and reports."""
+    if source.startswith("guess:"):
+        return f"guessed from the name ('{source[6:]}')"
+    return {CLASS_SET_BY_HAND: "set by hand", CLASS_FROM_MAPPING: "from a class mapping"}.get(
+        source, "")
 
 
 def register_properties() -> None:

@@ -1,4 +1,4 @@
-"""The "POSA" tab of the 3D View's sidebar: panels Body, Contacts and Legend."""
+"""The "POSA" tab of the 3D View's sidebar: panels Body, Contacts, Legend and Scene."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import bpy
 import bpy.utils.previews
 import numpy as np
 
-from . import body, contacts, deps, props, runtime
+from . import body, contacts, deps, ops_scene, props, runtime
 
 _icons: dict[str, bpy.utils.previews.ImagePreviewCollection] = {}
 
@@ -167,4 +167,72 @@ class POSA_PT_legend(bpy.types.Panel):
             grid.label(text=str(row.count))
 
 
-classes = (POSA_PT_body, POSA_PT_contacts, POSA_PT_legend)
+class POSA_PT_scene(bpy.types.Panel):
+    bl_label = "Scene"
+    bl_idname = "POSA_PT_scene"
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "POSA"
+
+    def draw(self, context: bpy.types.Context) -> None:
+        layout = self.layout
+        if layout is None or context.scene is None:
+            return
+        settings = props.scene_settings(context)
+        missing = deps.missing_modules(ops_scene.PLACE_MODULES)
+        if missing:
+            _missing_box(layout, missing)
+
+        active = context.active_object
+        if active is not None and active.type == "MESH" and not ops_scene.is_body(active):
+            info = props.object_info(active)
+            layout.prop(info, "semantic_class", text=active.name)
+            if source := props.describe_class_source(props.class_source(active)):
+                layout.label(text=f"Class {source}")
+        elif active is not None and ops_scene.is_body(active):
+            layout.label(text=f"{active.name} is a body", icon="ARMATURE_DATA")
+        else:
+            layout.label(text="Select a mesh to set its POSA class", icon="INFO")
+        meshes = ops_scene.scene_meshes(context.scene)
+        labelled = sum(1 for o in meshes if props.class_id(o) != 0)
+        layout.operator("posa.guess_classes", icon="VIEWZOOM")
+        layout.label(text=f"{labelled} of {len(meshes)} scene meshes have a POSA class")
+
+        layout.separator()
+        col = layout.column()
+        col.prop(settings, "n_bodies")
+        col.prop(settings, "pose_mix")
+        if settings.pose_mix == "PRESET":
+            col.prop(settings, "preset")
+        col.prop(settings, "populate_seed")
+        col.prop(settings, "device")
+        col.prop(settings, "resolution")
+        row = layout.row()
+        row.enabled = labelled > 0
+        op = row.operator("posa.populate_scene", icon="COMMUNITY")
+        op.n_bodies = settings.n_bodies
+        op.pose_mix = settings.pose_mix
+        op.preset = settings.preset
+        op.seed = settings.populate_seed
+        op.device = settings.device
+        op.resolution = settings.resolution
+        op.model = settings.body_model
+        op.gender = settings.gender
+        op.betas = settings.betas
+        if labelled == 0:
+            layout.label(text="Nothing to interact with: label the scene first", icon="INFO")
+
+        layout.separator()
+        row = layout.row(align=True)
+        row.prop(settings, "refine_radius")
+        refine = row.row(align=True)
+        found = body.find_body(active)
+        refine.enabled = found is not None and ops_scene.is_body(found.mesh) and labelled > 0
+        op = refine.operator("posa.refine_placement", icon="SNAP_ON")
+        op.radius = settings.refine_radius
+        op.seed = settings.populate_seed
+        op.device = settings.device
+        op.resolution = settings.resolution
+
+
+classes = (POSA_PT_body, POSA_PT_contacts, POSA_PT_legend, POSA_PT_scene)

@@ -76,7 +76,7 @@ def test_registration_imports_neither_torch_nor_scipy():
 
 
 @pytest.mark.parametrize("module", ["arrays", "body", "contacts", "ops_body", "ops_contacts",
-                                    "ops_deps", "prefs", "props", "ui"])
+                                    "ops_deps", "ops_scene", "prefs", "props", "ui"])
 def test_modules_use_relative_imports_only(module):
     """An extension is imported as bl_ext.<repo>.posa_blender: no absolute self-imports."""
     source = (ROOT / "posa_blender" / f"{module}.py").read_text(encoding="utf-8")

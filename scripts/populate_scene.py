@@ -1,0 +1,333 @@
+"""Headless: populate a scene with bodies, save a .blend and (optionally) render it.
+
+    blender -b room.blend -P scripts/populate_scene.py -- --bodies 6 --seed 0 --out out.blend \
+        [--render out.png] [--guess-classes]
+    python scripts/populate_scene.py -- --scene room.blend --bodies 6 --out out.blend
+
+The second form needs the ``bpy`` module (``pip install bpy==4.5.4``). Arguments go after
+``--``. ``--scene`` opens a .blend, or imports a .glb/.gltf/.obj/.ply into an empty file (one
+object per node or mesh, y-up files turned z-up by Blender's importers); inside Blender it
+replaces the file given on Blender's command line. The same operators as the N-panel's Scene
+panel run (``posa.guess_classes`` with ``--guess-classes``, ``posa.populate_scene``), from the
+add-on in this checkout unless an installed POSA extension is already enabled. Objects are
+labelled by their POSA Class (set in the file, guessed from names, or given with ``--classes``,
+a JSON file mapping object names or glob patterns to MPCAT40 class names or ids). ``--render``
+renders the populated room with Cycles on the CPU from above a corner, the walls on the
+camera's side and the ceiling hidden, objects in their class colours and bodies by contact
+probability.
+Exit status 0 on success (also when some bodies found no place: the operator's warnings say
+why), 1 with a message on stderr otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import math
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+#: --poses values that name a mix of presets (Scene panel "Poses"); anything else is a preset.
+MIXES = {"mixed": "MIXED", "sitting": "SIT", "standing": "STAND", "lying": "LIE"}
+IMPORTERS = {".glb": "gltf", ".gltf": "gltf", ".obj": "obj", ".ply": "ply"}
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="populate_scene.py",
+        description="Place POSA bodies in a scene's labelled objects, save a .blend, render a "
+        "picture. Arguments go after '--' (blender -b in.blend -P scripts/populate_scene.py -- "
+        "ARGS).",
+    )
+    parser.add_argument("--scene", type=Path, default=None,
+                        help="scene file: .blend, .glb/.gltf, .obj or .ply (default: the file "
+                        "Blender opened)")
+    parser.add_argument("--bodies", type=int, default=5, help="bodies to place (default 5)")
+    parser.add_argument("--poses", default="mixed",
+                        help=f"a mix ({', '.join(MIXES)}) or one preset name (sit, stand, ...)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--grid-resolution", type=float, default=0.05,
+                        help="scene distance grid spacing in metres (default 0.05)")
+    parser.add_argument("--guess-classes", action="store_true",
+                        help="guess every object's POSA class from its name first")
+    parser.add_argument("--classes", type=Path, default=None,
+                        help="JSON {object name or glob pattern: class name or id} setting "
+                        "POSA classes")
+    parser.add_argument("--body", default="standin",
+                        help="'standin' (default) or an SMPL-X model file or folder")
+    parser.add_argument("--gender", default="neutral", choices=("neutral", "male", "female"))
+    parser.add_argument("--out", required=True, type=Path, help="the .blend file to write")
+    parser.add_argument("--render", type=Path, default=None, help="also render a PNG here")
+    parser.add_argument("--resolution", default="960x540", help="render size WxH")
+    parser.add_argument("--render-samples", type=int, default=32, help="Cycles samples")
+    parser.add_argument("--site-packages", default=None,
+                        help="extra folder with torch/scipy/smplx/igl for Blender's Python")
+    args = parser.parse_args(argv)
+    if args.out.suffix.lower() != ".blend":
+        parser.error(f"--out must end in .blend, found {args.out}")
+    if args.render is not None and args.render.suffix.lower() != ".png":
+        parser.error(f"--render must end in .png, found {args.render}")
+    if args.bodies < 1:
+        parser.error(f"--bodies must be at least 1, found {args.bodies}")
+    if args.scene is not None and args.scene.suffix.lower() not in (".blend", *IMPORTERS):
+        parser.error(f"--scene must be .blend, {', '.join(IMPORTERS)}, found {args.scene}")
+    try:
+        width, height = (int(v) for v in args.resolution.lower().split("x"))
+    except ValueError:
+        parser.error(f"--resolution must be WxH, e.g. 960x540, found {args.resolution!r}")
+    args.size = (width, height)
+    return args
+
+
+def script_argv(argv: list[str], inside_blender: bool) -> list[str]:
+    """The arguments after ``--``; without ``--``, none inside Blender (its own arguments fill
+    ``sys.argv``) and all of them under plain Python."""
+    if "--" in argv:
+        return argv[argv.index("--") + 1:]
+    return [] if inside_blender else argv[1:]
+
+
+class ScriptError(Exception):
+    pass
+
+
+def run(args: argparse.Namespace) -> str:
+    import bpy
+
+    if args.site_packages:
+        sys.path.append(str(Path(args.site_packages).expanduser()))
+    if args.scene is not None:
+        open_scene(bpy, args.scene)
+    if args.classes is not None:
+        set_classes(bpy, args.classes)
+    if args.guess_classes:
+        for obj in bpy.context.view_layer.objects:
+            obj.select_set(False)  # nothing selected: Guess Classes labels every scene mesh
+        call(bpy.ops.posa.guess_classes)
+
+    pose_mix = MIXES.get(args.poses.lower(), "PRESET")
+    preset = args.poses if pose_mix == "PRESET" else "sit"
+    started = time.perf_counter()
+    call(bpy.ops.posa.populate_scene, n_bodies=args.bodies, pose_mix=pose_mix, preset=preset,
+         seed=args.seed, device=args.device.upper(), resolution=args.grid_resolution,
+         model="STANDIN" if args.body == "standin" else "SMPLX", gender=args.gender,
+         model_path="" if args.body == "standin" else str(Path(args.body).expanduser().resolve()))
+    elapsed = time.perf_counter() - started
+
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    bpy.ops.wm.save_as_mainfile(filepath=str(args.out.resolve()))
+    placed = [o for o in bpy.context.scene.objects if "posa_placement" in o.keys()
+              and o.posa.role == "BODY"]
+    lines = [f"saved {args.out} ({len(placed)} of {args.bodies} bodies placed in {elapsed:.1f} s)"]
+    for obj in sorted(placed, key=lambda o: o.name):
+        record = obj["posa_placement"].to_dict()
+        numbers = ", ".join(f"{k} {v:.3f}" for k, v in record.items()
+                            if isinstance(v, float) and k != "yaw")
+        lines.append(f"  {obj.name} ({record.get('pose', '?')}): {numbers}")
+    if args.render is not None:
+        render(bpy, args)
+        lines.append(f"rendered {args.render}")
+    return "\n".join(lines)
+
+
+def open_scene(bpy, path: Path) -> None:
+    """Open a .blend, or import a scene file into an empty file."""
+    path = path.expanduser().resolve()
+    if not path.is_file():
+        raise ScriptError(f"{path}: scene file not found")
+    if path.suffix.lower() == ".blend":
+        bpy.ops.wm.open_mainfile(filepath=str(path))
+        return
+    bpy.ops.wm.read_homefile(use_empty=True)
+    importer = IMPORTERS[path.suffix.lower()]
+    if importer == "gltf":
+        call(bpy.ops.import_scene.gltf, filepath=str(path))
+    elif importer == "obj":
+        call(bpy.ops.wm.obj_import, filepath=str(path))
+    else:
+        call(bpy.ops.wm.ply_import, filepath=str(path))
+
+
+def set_classes(bpy, path: Path) -> None:
+    """POSA classes from a JSON file ``{object name or glob pattern: class}`` (read by
+    ``posa_model.scene.load_class_mapping``): an object's exact name wins, then the patterns in
+    the file's order (case-insensitive, as ``posa_model.scene.load_scene`` applies them)."""
+    from posa_model.classes import MPCAT40_NAMES
+    from posa_model.errors import PosaError
+    from posa_model.scene import load_class_mapping
+
+    try:
+        mapping = load_class_mapping(path.expanduser())
+    except PosaError as exc:
+        raise ScriptError(f"--classes: {exc}") from None
+    for obj in bpy.context.scene.objects:
+        if obj.type != "MESH" or obj.posa.role == "BODY":
+            continue
+        class_id = mapping.get(obj.name)
+        if class_id is None:
+            class_id = next((c for key, c in mapping.items()
+                             if fnmatch.fnmatchcase(obj.name.lower(), key.lower())), None)
+        if class_id is not None:
+            obj.posa.semantic_class = MPCAT40_NAMES[class_id]
+            obj.posa.class_source = "classes"  # after the class (its update callback)
+
+
+def call(operator, **kwargs) -> None:
+    """Run an operator (Blender prints its reports); an ERROR report becomes a ScriptError."""
+    try:
+        result = operator(**kwargs)
+    except RuntimeError as exc:  # bpy turns an ERROR report into RuntimeError
+        raise ScriptError(str(exc).strip()) from None
+    except TypeError as exc:  # a value the operator's properties do not accept
+        raise ScriptError(f"{operator.idname_py()}: {exc}") from None
+    if "FINISHED" not in result:
+        raise ScriptError(f"{operator.idname_py()} did not finish: {result}")
+
+
+def render(bpy, args: argparse.Namespace) -> None:
+    """Cycles (CPU) picture of the populated room from above a corner (after saving: the
+    render set-up is not in the saved file)."""
+    import numpy as np
+    from mathutils import Vector
+
+    from posa_model.classes import CLASS_ID, PALETTE
+
+    scene = bpy.context.scene
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    meshes = [o for o in scene.objects if o.type == "MESH" and o.posa.role != "BODY"]
+    labelled = [o for o in meshes if o.posa.semantic_class != "void"]
+    bodies = [o for o in scene.objects if o.type == "MESH" and o.posa.role == "BODY"]
+    boxes = {o.name: _bounds(o, depsgraph, np) for o in labelled + bodies}
+    if not boxes:
+        raise ScriptError("nothing to render")
+    low = np.min([b[0] for b in boxes.values()], axis=0)
+    high = np.max([b[1] for b in boxes.values()], axis=0)
+    centre = (low + high) / 2
+    back = np.array([0.5, -0.85, 0.8])  # from the room towards the camera
+    back /= np.linalg.norm(back)
+
+    # the ceiling and the walls between the camera and the room's middle stay out of the picture
+    shown = []
+    for obj in meshes:
+        class_id = CLASS_ID[obj.posa.semantic_class]
+        lo, hi = boxes.get(obj.name, (low, high))
+        if class_id == CLASS_ID["ceiling"] or (
+            class_id == CLASS_ID["wall"]
+            and float(np.dot(((lo + hi) / 2 - centre)[:2], back[:2])) > 0.25
+        ):
+            obj.hide_render = True
+            continue
+        material = bpy.data.materials.new(f"POSA class {class_id}")
+        srgb = 0.6 * PALETTE[class_id].astype(float) / 255.0 + 0.4  # lighter: bodies stand out
+        material.diffuse_color = (*_linear(srgb), 1.0)
+        material.use_nodes = True
+        shader = material.node_tree.nodes["Principled BSDF"]
+        shader.inputs["Base Color"].default_value = (*_linear(srgb), 1.0)
+        shader.inputs["Roughness"].default_value = 0.8
+        obj.data.materials.clear()
+        obj.data.materials.append(material)
+        if obj.name in boxes and class_id != CLASS_ID["wall"]:
+            shown.append(boxes[obj.name])
+    for obj in bodies:
+        shown.append(boxes[obj.name])
+    # frame the floor, the furniture and the bodies (the far walls may leave the picture)
+    low = np.min([b[0] for b in shown], axis=0)
+    high = np.max([b[1] for b in shown], axis=0)
+    centre = (low + high) / 2
+
+    camera_data = bpy.data.cameras.new("POSA Camera")
+    camera_data.lens = 30
+    camera = bpy.data.objects.new("POSA Camera", camera_data)
+    scene.collection.objects.link(camera)
+    scene.camera = camera
+    width, height = args.size
+    camera_data.sensor_fit = "HORIZONTAL"
+    tan_x = camera_data.sensor_width / 2 / camera_data.lens
+    tan_y = tan_x * height / width
+    right = np.cross([0.0, 0.0, 1.0], back)
+    right /= np.linalg.norm(right)
+    up = np.cross(back, right)
+    corners = np.array([[x, y, z] for x in (low[0], high[0]) for y in (low[1], high[1])
+                        for z in (low[2], high[2])]) - centre
+    # the distance at which every corner of the bounding box is inside the frame, plus 5 %
+    distance = max(float(np.max(corners @ back + np.abs(corners @ right) / tan_x)),
+                   float(np.max(corners @ back + np.abs(corners @ up) / tan_y))) * 1.05
+    camera.location = tuple(centre + distance * back)
+    camera.rotation_euler = (Vector(tuple(centre)) - camera.location).to_track_quat(
+        "-Z", "Y").to_euler()
+
+    sun = bpy.data.objects.new("POSA Sun", bpy.data.lights.new("POSA Sun", "SUN"))
+    sun.data.energy = 2.5
+    sun.data.angle = math.radians(10)
+    sun.rotation_euler = (math.radians(30), math.radians(15), math.radians(35))
+    scene.collection.objects.link(sun)
+    world = bpy.data.worlds.new("POSA World")
+    world.use_nodes = True
+    world.node_tree.nodes["Background"].inputs["Color"].default_value = (0.85, 0.85, 0.88, 1.0)
+    world.node_tree.nodes["Background"].inputs["Strength"].default_value = 0.9
+    scene.world = world
+
+    scene.render.engine = "CYCLES"
+    scene.cycles.device = "CPU"
+    scene.cycles.samples = args.render_samples
+    scene.cycles.use_denoising = False
+    scene.render.resolution_x, scene.render.resolution_y = width, height
+    scene.render.resolution_percentage = 100
+    scene.render.film_transparent = False
+    scene.view_settings.view_transform = "Standard"
+    scene.render.image_settings.file_format = "PNG"
+    args.render.parent.mkdir(parents=True, exist_ok=True)
+    scene.render.filepath = str(args.render.resolve())
+    bpy.ops.render.render(write_still=True)
+
+
+def _linear(srgb):
+    """sRGB (3,) in [0, 1] -> linear RGB tuple (Blender's colours are linear)."""
+    return tuple(c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in srgb)
+
+
+def _bounds(obj, depsgraph, np):
+    evaluated = obj.evaluated_get(depsgraph)
+    mesh = evaluated.to_mesh()
+    co = np.empty(len(mesh.vertices) * 3, dtype=np.float64)
+    mesh.vertices.foreach_get("co", co)
+    evaluated.to_mesh_clear()
+    matrix = np.array(evaluated.matrix_world)
+    world = co.reshape(-1, 3) @ matrix[:3, :3].T + matrix[:3, 3]
+    return world.min(axis=0), world.max(axis=0)
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(script_argv(argv, inside_blender="bpy" in sys.modules))
+    try:
+        import bpy
+    except ImportError:
+        print("error: needs Blender (blender -b -P ...) or the bpy module (pip install "
+              "bpy==4.5.4)", file=sys.stderr)
+        return 1
+    registered_here = False
+    if not hasattr(bpy.types, "POSA_OT_populate_scene"):
+        if str(ROOT) not in sys.path:
+            sys.path.insert(0, str(ROOT))
+        import posa_blender
+
+        posa_blender.register()
+        registered_here = True
+    try:
+        print(run(args))
+        return 0
+    except ScriptError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if registered_here:
+            import posa_blender
+
+            posa_blender.unregister()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
