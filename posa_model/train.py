@@ -18,6 +18,13 @@ batch from one seeded CPU ``torch.Generator`` and each DDP rank takes its slice.
 config, so ``--resume`` continues exactly where the last completed epoch ended (resuming mid-epoch
 is not supported: a run killed during epoch e restarts epoch e).
 
+Options beyond the reference recipe, all off by default: ``--kl-free-bits F`` (each body's KL
+floored at F nats in the loss, against posterior collapse), ``--kl-warmup-steps N`` (kl_w rises
+linearly over the first N optimiser steps), ``--weight-decay``, ``--lr-schedule cosine`` (lr
+decays to ``lr_min_factor * lr`` over ``epochs``). The warm-up and the schedule are functions of
+the global step (and ``epochs``), so a resumed run follows them exactly; resume with the same
+``--epochs`` to keep the cosine schedule unchanged.
+
 Frame regressor stored in the checkpoint (which vertices give pelvis, hips, spine3 at sampling
 time): ``--frame-regressor FILE.npy`` (4, V_full) if given; otherwise the stand-in's SMPL-X
 ``J_regressor`` rows when the hierarchy's full mesh has SMPL-X's topology (the stand-in's, or
@@ -266,7 +273,8 @@ def _train(config, ctx: DistContext, hierarchy, resume, on_step_end, on_epoch_en
     test_dir = Path(config.data) / "test"
     test_set = PosaDataset(test_dir, **data_opts) if test_dir.is_dir() else None
     regressor, regressor_source = frame_regressor_for(config, hierarchy, standin)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr,
+                                 weight_decay=config.weight_decay)
     noise = torch.Generator().manual_seed(config.seed)  # reparameterisation noise, global batch
     done, step, best, history = 0, 0, None, []  # completed epochs, optimiser steps
 
@@ -288,6 +296,7 @@ def _train(config, ctx: DistContext, hierarchy, resume, on_step_end, on_epoch_en
         optimizer.load_state_dict(ckpt.extra["optimizer"])
         for group in optimizer.param_groups:  # a changed --lr applies from now on
             group["lr"] = config.lr
+            group["weight_decay"] = config.weight_decay
         restore_rng_state(ckpt.extra["rng"], noise)
         done, step = int(ckpt.extra["epoch"]), int(ckpt.extra["step"])
         best, history = ckpt.extra.get("best_score"), list(ckpt.extra.get("history", []))
@@ -315,10 +324,12 @@ def _train(config, ctx: DistContext, hierarchy, resume, on_step_end, on_epoch_en
 
     # -- epochs -----------------------------------------------------------------------------
     use_sem, z_dim = config.use_semantics, model_config.z_dim
+    lr = config.lr
     for epoch in range(done + 1, config.epochs + 1):
         model.train()
         plan = epoch_plan(len(train_set), config.batch_size, config.seed, epoch, ctx.rank,
                           ctx.world_size)
+        total_steps = config.epochs * len(plan)  # lr schedule / KL warm-up: functions of step
         loader = _loader(train_set, [p.indices for p in plan], config, device)
         sums = torch.zeros(4, dtype=torch.float64, device=device)  # per-body loss sums
         bar = tqdm(total=len(plan), desc=f"epoch {epoch}/{config.epochs}", leave=False,
@@ -332,10 +343,13 @@ def _train(config, ctx: DistContext, hierarchy, resume, on_step_end, on_epoch_en
                                                  eps.to(device, non_blocking=True))
             # losses in fp32 outside autocast, normalised by the GLOBAL batch (see losses.py)
             terms = cvae_loss(logits, mu, logvar, batch.contact,
-                              batch.labels if use_sem else None, kl_w=config.kl_w,
+                              batch.labels if use_sem else None, kl_w=config.kl_weight(step),
                               contact_w=config.contact_w, semantics_w=config.semantics_w,
-                              batch_size=p.global_size)
+                              batch_size=p.global_size, kl_free_bits=config.kl_free_bits)
             weight = 0.0 if p.dummy else float(ctx.world_size)  # DDP averages over ranks
+            lr = config.learning_rate(step, total_steps)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
             optimizer.zero_grad(set_to_none=True)
             (terms.total * weight).backward()
             optimizer.step()
@@ -354,7 +368,7 @@ def _train(config, ctx: DistContext, hierarchy, resume, on_step_end, on_epoch_en
                             f"or resume from {out / 'last.pt'} with another setting)")
 
         # -- validation, log, checkpoints --------------------------------------------------
-        row: dict[str, Any] = {"epoch": epoch, "step": step, "lr": config.lr,
+        row: dict[str, Any] = {"epoch": epoch, "step": step, "lr": lr,
                                "seconds": round(seconds, 3),
                                "bodies_per_s": round(len(train_set) / max(seconds, 1e-9), 1)}
         row.update(zip(("train_loss", "train_kl", "train_contact", "train_semantics"),

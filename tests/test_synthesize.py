@@ -256,6 +256,136 @@ def test_body_on_box_seat_touches_the_seat_not_the_wall(synth):
         assert (lab.x_semantics[b][~contact] != 0).all()  # nearest class kept (not zeroed)
 
 
+def _table_scene(height: float) -> Scene:
+    """A floor and one box table top (class table, 1.2 x 0.8 m, 4 cm thick, no legs) at
+    ``height`` with a reach spot on its +z edge (a body there faces -z)."""
+    boxes = Boxes(
+        centers=[[0.0, -0.05, 0.0], [0.0, height - 0.02, 0.0]],
+        half_sizes=[[3.0, 0.05, 3.0], [0.6, 0.02, 0.4]],
+        yaws=[0.0, 0.0],
+        class_ids=[CLASS_ID["floor"], CLASS_ID["table"]],
+        object_ids=[0, 1],
+    )
+    objects = [SceneObject("floor.0", "floor", 2, (0,)),
+               SceneObject("table.0", "table", CLASS_ID["table"], (1,))]
+    spots = [Spot("reach", np.array([0.0, height, 0.4]), np.pi, height, 1, "", (0.35, 0.0))]
+    return Scene("boxtable", "test", (6.0, 2.5, 6.0), boxes, objects, spots, ("floor", "top"))
+
+
+@needs_standin
+@pytest.mark.parametrize("height", [0.72, 0.90])
+def test_reaching_hands_rest_flat_on_a_box_table(synth, height):
+    """Both palms lie on the top: each hand's lowest vertex within 1 cm of it, most of the
+    palm side of each hand within 2 cm, nothing deeper than the tolerance, feet on the floor."""
+    scene = _table_scene(height)
+    rng = np.random.default_rng(1)
+    jobs = [synth.make_job(rng, scene, "reach_table", 0) for _ in range(12)]
+    fit = fit_jobs(synth.poser, scene, jobs)
+    keep = np.flatnonzero(fit.ok)
+    assert len(keep) >= 2, fit.reason  # the others are rejected (retried in a dataset)
+    top = scene.boxes.subset([1])
+    for i in keep:
+        v = fit.vertices[i]
+        assert box_signed_distance(v, scene.boxes).min() >= -PENETRATION_TOLERANCE
+        assert abs(v[synth.poser.part_masks["feet"], 1].min()) <= CONTACT_TOLERANCE
+        for side in ("left", "right"):
+            hand = box_signed_distance(v[synth.poser.hand_masks[side]], top)[:, 0]
+            palm = box_signed_distance(v[synth.poser.palm_masks[side]], top)[:, 0]
+            assert hand.min() <= CONTACT_TOLERANCE
+            assert np.median(palm) <= 0.03, (side, np.median(palm))
+            assert (palm < 0.02).mean() >= 0.3, (side, (palm < 0.02).mean())
+
+
+def _global_wrist(pose, side):
+    from scipy.spatial.transform import Rotation
+
+    from posa_model.body.joints import JOINT_INDEX
+
+    g = Rotation.identity()
+    for name in ("spine1", "spine2", "spine3", f"{side}_collar", f"{side}_shoulder",
+                 f"{side}_elbow", f"{side}_wrist"):
+        k = JOINT_INDEX[name]
+        g = g * Rotation.from_rotvec(pose[0, 3 * k - 3: 3 * k])
+    return g
+
+
+def _arms_pose(*turns) -> np.ndarray:
+    from posa_model.synth.archetypes import compose_joint
+
+    pose = np.zeros((1, 63))
+    for joint, axis, degrees in turns:
+        compose_joint(pose, joint, axis, np.array([np.deg2rad(degrees)]))
+    return pose
+
+
+def test_flatten_hands_turns_the_palms_down():
+    """Arms straight forward and 40 degrees down (palms down-back): the flattened hands' palm
+    normal (rest -y, through the kinematic chain) is -y, the fingers point forward (+z), and
+    only the wrists change. A turn beyond MAX_WRIST_TURN is done only up to it."""
+    from posa_model.body.joints import JOINT_INDEX
+    from posa_model.synth.fitting import MAX_WRIST_TURN, flatten_hands
+
+    parents = np.full(55, -1)
+    for child, parent in ((3, 0), (6, 3), (9, 6), (13, 9), (14, 9), (16, 13), (17, 14),
+                          (18, 16), (19, 17), (20, 18), (21, 19)):
+        parents[child] = parent
+    facing = np.array([[0.0, 0.0, 1.0]])
+    pose = _arms_pose(("left_shoulder", "y", -90.0), ("right_shoulder", "y", 90.0),
+                      ("left_shoulder", "x", 40.0), ("right_shoulder", "x", 40.0))
+    out = flatten_hands(pose, np.zeros((1, 3)), facing, parents)
+    for side, fingers in (("left", [1.0, 0, 0]), ("right", [-1.0, 0, 0])):
+        before = _global_wrist(pose, side)
+        assert before.apply([0.0, -1.0, 0.0])[1] > -0.8  # not flat before
+        g = _global_wrist(out, side)
+        np.testing.assert_allclose(g.apply([0.0, -1.0, 0.0]), [0.0, -1.0, 0.0], atol=1e-6)
+        np.testing.assert_allclose(g.apply(fingers), [0.0, 0.0, 1.0], atol=1e-6)
+    changed = np.flatnonzero(np.abs(out - pose).reshape(21, 3).max(axis=1) > 1e-9) + 1
+    assert set(changed) == {JOINT_INDEX["left_wrist"], JOINT_INDEX["right_wrist"]}
+    # arms hanging straight down, palms facing the thighs: flat would need > 90 degrees
+    down = _arms_pose(("left_shoulder", "z", -90.0), ("right_shoulder", "z", 90.0))
+    capped = flatten_hands(down, np.zeros((1, 3)), facing, parents)
+    for side in ("left", "right"):
+        k = JOINT_INDEX[f"{side}_wrist"]
+        assert np.linalg.norm(capped[0, 3 * k - 3: 3 * k]) == pytest.approx(MAX_WRIST_TURN)
+
+
+@needs_standin
+@pytest.mark.parametrize("preset", ["lie_back", "lie_side"])
+def test_lying_bodies_rest_the_torso_on_the_mattress(synth, preset):
+    """Lying on a box bed: the torso itself within 1 cm of the mattress (not held up by an
+    arm), the pelvis/thighs within 5 cm, and nothing sunk deeper than the tolerance."""
+    from posa_model.synth.dataset import _ARCHETYPE_ROOMS
+
+    rng = np.random.default_rng(11)
+    masks = synth.poser.part_masks
+    accepted = 0
+    for attempt in range(8):
+        scene = generate_room(f"l{attempt}", rng, _ARCHETYPE_ROOMS["lie_bed"][0], synth.dims)
+        spots = synth.available(scene).get("lie_bed")
+        if not spots:
+            continue
+        jobs = []
+        for _ in range(6):
+            job = synth.make_job(rng, scene, "lie_bed", int(rng.choice(spots)))
+            if job.preset == preset:
+                jobs.append(job)
+        if not jobs:
+            continue
+        fit = fit_jobs(synth.poser, scene, jobs)
+        for i in np.flatnonzero(fit.ok):
+            v = fit.vertices[i]
+            assert box_signed_distance(v, scene.boxes).min() >= -PENETRATION_TOLERANCE
+            obj = scene.spots[jobs[i].spot].object
+            rows = [p for p in scene.objects[obj].parts if scene.roles[p] in SEAT_ROLES]
+            d = box_signed_distance(v, scene.boxes.subset(rows)).min(axis=1)
+            assert d[masks["torso"]].min() <= CONTACT_TOLERANCE
+            assert d[masks["pelvis"] | masks["thighs"]].min() <= CONTACT_THRESHOLD
+            accepted += 1
+        if accepted >= 3:
+            break
+    assert accepted >= 1, f"no {preset} body could be fitted"
+
+
 @needs_standin
 def test_labels_are_full_resolution_labels_taken_to_the_network_level(synth):
     """x / x_semantics equal the brute-force full-resolution distances and nearest classes

@@ -113,6 +113,78 @@ def test_loss_equals_reference_formulas_and_shards_add_up():
     torch.testing.assert_close(parts[0].total + parts[1].total, terms.total)
 
 
+def test_kl_free_bits_floor_each_body_on_a_hand_computed_case():
+    """KL of body 0 (mu (1, 0), logvar 0) = 0.5 nats, of body 1 (mu (2, 2)) = 4 nats. With a
+    1-nat floor the loss uses (max(0.5, 1) + max(4, 1)) / 2 = 2.5; the reported KL stays
+    (0.5 + 4) / 2 = 2.25; body 0 (under the floor) gets no KL gradient; shards still add up."""
+    mu = torch.tensor([[1.0, 0.0], [2.0, 2.0]], requires_grad=True)
+    logvar = torch.zeros(2, 2)
+    logits = torch.zeros(2, 3, 43)
+    contact = torch.zeros(2, 3)
+    labels = torch.zeros(2, 3, dtype=torch.long)
+    plain = cvae_loss(logits, mu, logvar, contact, labels, kl_w=0.1)
+    floored = cvae_loss(logits, mu, logvar, contact, labels, kl_w=0.1, kl_free_bits=1.0)
+    rest = plain.contact + plain.semantics
+    assert plain.kl.item() == pytest.approx(2.25)
+    assert floored.kl.item() == pytest.approx(2.25)
+    assert floored.total.item() == pytest.approx(0.1 * 2.5 + rest.item(), rel=1e-6)
+    assert plain.total.item() == pytest.approx(0.1 * 2.25 + rest.item(), rel=1e-6)
+    (grad,) = torch.autograd.grad(floored.total, mu)
+    assert grad[0].abs().max().item() == 0.0  # under the floor: free
+    torch.testing.assert_close(grad[1], 0.1 * mu[1].detach() / 2)  # d/dmu (mu^2/2) / B
+    parts = [cvae_loss(logits[k:k + 1], mu[k:k + 1], logvar[k:k + 1], contact[k:k + 1],
+                       labels[k:k + 1], kl_w=0.1, batch_size=2, kl_free_bits=1.0)
+             for k in (0, 1)]
+    torch.testing.assert_close(parts[0].total + parts[1].total, floored.total)
+
+
+def test_kl_warmup_and_cosine_lr_are_functions_of_the_step():
+    cfg = TrainConfig(kl_w=0.2, kl_warmup_steps=4, lr=1e-3, lr_schedule="cosine",
+                      lr_min_factor=0.1)
+    assert [cfg.kl_weight(s) for s in range(6)] == pytest.approx([0.05, 0.1, 0.15, 0.2, 0.2,
+                                                                  0.2])
+    assert TrainConfig(kl_w=0.2).kl_weight(0) == 0.2  # off by default (reference)
+    assert cfg.learning_rate(0, 11) == pytest.approx(1e-3)
+    assert cfg.learning_rate(5, 11) == pytest.approx(0.55e-3)
+    assert cfg.learning_rate(10, 11) == pytest.approx(1e-4)
+    assert TrainConfig().learning_rate(7, 11) == 1e-3
+    with pytest.raises(ConfigError, match="lr_schedule"):
+        TrainConfig(lr_schedule="step")
+    with pytest.raises(ConfigError, match="kl_free_bits"):
+        TrainConfig(kl_free_bits=-1.0)
+
+
+def test_resume_is_exact_with_free_bits_warmup_cosine_and_weight_decay(tmp_path):
+    """The run stops after epoch 1 (an exception in the callback) and is resumed: the weights
+    equal those of an uninterrupted run with the same options."""
+    data = write_dataset(tmp_path / "data")
+    cfg = TrainConfig(data=str(data), out_dir=str(tmp_path / "full"), epochs=3, batch_size=8,
+                      kl_free_bits=0.5, kl_warmup_steps=5, lr_schedule="cosine",
+                      weight_decay=1e-4, **TINY)
+    full = train(cfg, hierarchy=fake_hierarchy())
+    lrs = [row["lr"] for row in full.history]
+    assert lrs[0] > lrs[1] > lrs[2] == pytest.approx(cfg.lr * cfg.lr_min_factor)
+
+    class Stop(Exception):
+        pass
+
+    def stop(epoch, row):
+        if epoch == 1:
+            raise Stop
+
+    cut = cfg.replace(out_dir=str(tmp_path / "cut"))
+    with pytest.raises(Stop):
+        train(cut, hierarchy=fake_hierarchy(), on_epoch_end=stop)
+    resumed = train(cut, hierarchy=fake_hierarchy(), resume=tmp_path / "cut" / "last.pt")
+    assert resumed.history[-1]["step"] == full.history[-1]["step"]
+    assert max_weight_diff(weights(full.last), weights(resumed.last)) <= 1e-6
+    # and the options change the result (they are applied)
+    plain = train(cfg.replace(out_dir=str(tmp_path / "plain"), kl_free_bits=0.0,
+                              kl_warmup_steps=0, lr_schedule="constant", weight_decay=0.0),
+                  hierarchy=fake_hierarchy())
+    assert max_weight_diff(weights(full.last), weights(plain.last)) > 1e-4
+
+
 def test_epoch_plan_slices_the_global_batch_over_ranks():
     single = epoch_plan(17, 8, seed=3, epoch=2)
     ranks = [epoch_plan(17, 8, seed=3, epoch=2, rank=r, world_size=2) for r in (0, 1)]

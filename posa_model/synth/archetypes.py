@@ -72,8 +72,8 @@ ARCHETYPES: dict[str, Archetype] = {a.name: a for a in (
               ((("thighs", "shins"), "floor"), (("feet",), "floor")), weight=0.6,
               description="kneeling: knees, shins and feet on the floor"),
     Archetype("reach_table", ("reach_forward",), "reach", ("table",), "reach",
-              ((("hands",), "object"), (("feet",), "floor")), weight=1.3,
-              description="standing at a table, both hands on its top"),
+              ((("hands",), "object"), (("feet",), "floor")), weight=2.0,
+              description="standing at a table, both hands flat on its top"),
     Archetype("reach_counter", ("reach_forward",), "reach", ("counter",), "reach",
               ((("hands",), "object"), (("feet",), "floor")), weight=1.3,
               description="standing at a counter, both hands on its top"),
@@ -134,14 +134,24 @@ _LYING_AXES = {
 }  # fmt: skip
 
 
+#: Fixed corrections (joint -> (axis, radians), composed before the noise) of presets whose
+#: limbs would hold the body off a flat support: on the side, the lower shoulder is drawn
+#: forward (protracted) so the torso, not the upper arm, rests on the mattress.
+_PRESET_FIX = {"lie_side": {"right_collar": ("y", 0.5), "right_shoulder": ("y", 0.3)}}
+
+
 def sample_pose(rng: np.random.Generator, preset, legs: str, scale: float = 1.0) -> np.ndarray:
-    """(63,) body pose: ``preset.body_pose`` with per-joint noise (see :data:`_NOISE_DEG`).
+    """(63,) body pose: ``preset.body_pose`` (with :data:`_PRESET_FIX`) and per-joint noise
+    (see :data:`_NOISE_DEG`).
 
     ``legs``: ``none`` (no leg noise), ``symmetric`` (left and right legs get mirrored noise) or
     ``free``. Lying presets get noise only about the axes of :data:`_LYING_AXES`.
     """
     allowed = _LYING_AXES.get(preset.name)
-    pose = np.asarray(preset.body_pose, dtype=np.float64).reshape(NUM_BODY_JOINTS, 3).copy()
+    flat = np.asarray(preset.body_pose, dtype=np.float64).reshape(1, -1).copy()
+    for joint, (axis, angle) in _PRESET_FIX.get(preset.name, {}).items():
+        compose_joint(flat, joint, axis, np.array([angle]))
+    pose = flat.reshape(NUM_BODY_JOINTS, 3)
 
     def clipped(std_deg: float, size=3) -> np.ndarray:
         return np.clip(rng.normal(0.0, 1.0, size), -2.0, 2.0) * np.deg2rad(std_deg) * scale

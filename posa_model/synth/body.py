@@ -70,7 +70,9 @@ class BodyParams:
 
 
 class BodyPoser:
-    """Poses batches of one body model; ``part_of_vertex`` (V,) indexes :data:`PART_NAMES`."""
+    """Poses batches of one body model; ``part_of_vertex`` (V,) indexes :data:`PART_NAMES`;
+    ``part_masks`` (name -> (V,) bool), ``hand_masks`` / ``palm_masks`` (side -> (V,) bool) and
+    the kinematic tree ``parents`` (55,)."""
 
     def __init__(self, model, chunk: int = 64):
         self.model = model
@@ -86,6 +88,21 @@ class BodyPoser:
         if (self.part_of_vertex < 0).any():
             raise InputShapeError("body model: a vertex is skinned to an unknown joint")
         self.part_masks = {name: self.part_of_vertex == k for k, name in enumerate(PART_NAMES)}
+        #: (55,) int parent joint of each joint (-1 for the pelvis)
+        self.parents = model.parents.detach().cpu().numpy().astype(np.int64)
+        rest = model.v_template.detach().cpu().numpy().astype(np.float64)
+        dominant = weights.argmax(axis=1)
+        names = {i: n for n, i in JOINT_INDEX.items()}
+        side = np.array([names.get(int(k), "").split("_")[0] for k in dominant])
+        hands = self.part_masks["hands"]
+        #: "left" / "right" -> (V,) bool: the vertices of each hand
+        self.hand_masks = {s: hands & (side == s) for s in ("left", "right")}
+        #: "left" / "right" -> (V,) bool: the palm side of each hand (the lower half of the hand
+        #: in the rest T-pose, where SMPL-X palms face down, -y)
+        self.palm_masks = {}
+        for s, mask in self.hand_masks.items():
+            mid = np.median(rest[mask, 1]) if mask.any() else 0.0
+            self.palm_masks[s] = mask & (rest[:, 1] < mid)
         self.num_betas = min(NUM_BETAS, int(model.num_betas))
         self.j_regressor = model.J_regressor.detach().cpu().numpy().astype(np.float64)
         self._setup_lbs()

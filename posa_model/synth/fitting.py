@@ -4,7 +4,7 @@ Every body is posed with its yaw folded into ``global_orient`` (so the stored SM
 reproduce it exactly with ``transl``) and placed by translation, using exact ray sweeps of its
 vertices against the analytic boxes (:func:`~.primitives.sweep_distance`). Where two supports
 must both be touched, one pose parameter ``s`` per body is solved by secant steps, each step one
-batched forward pass of the bodies not yet converged (to 3 mm):
+batched forward pass of the bodies not yet converged (to 3 mm; arms: one ``s`` per arm):
 
 * ``floor`` (stand): the lowest vertex on the floor, the pelvis over a free floor point.
 * ``kneel``: as ``floor``; ``s`` pitches the whole body about its lateral axis until the shins
@@ -15,19 +15,26 @@ batched forward pass of the bodies not yet converged (to 3 mm):
   buttocks over the seat's centre, drop. ``s`` adjusts the legs until the lowest foot vertex is
   on the floor: ``s > 0`` raises the thighs (hips and knees flex by the same angle, the shins keep
   their direction), ``s < 0`` lowers them a little and points the feet.
-* ``sit_table``: ``sit``, then ``s`` swings the arms (shoulder flexion) until the hands come
-  down onto the table in front of the chair, then the legs are solved again.
+* ``sit_table``: ``sit``, then ``s`` swings the arms (shoulder flexion, each arm on its own,
+  palms turned flat) until the hands come down onto the table in front of the chair, then the
+  legs are solved again.
 * ``lie``: across the mattress/seat (on a sofa: back 1-5 cm from the backrest, overhanging the
   front edge if need be), head 0-15 cm from the head end, dropped from above the whole piece (legs
   may rest on an armrest); ``s`` tilts the body about the horizontal axis across it until the
-  upper body (head, torso, arms) and the lower body both touch the piece.
+  torso and the lower body (pelvis, legs) both touch the piece (lying on the side, the lower
+  shoulder is drawn forward so the upper arm does not hold the torso up:
+  ``archetypes._PRESET_FIX``).
 * ``lean``: feet on the floor, slid back until the body touches the wall.
-* ``reach``: ``s`` swings the arms until, feet on the floor, the lowest hand vertex is at the
-  top's height; then the body moves towards the table until its hands are 8-25 cm over the edge
-  (or the body touches the edge first).
+* ``reach``: feet on the floor, palms turned flat (:func:`flatten_hands`), first ``s`` bends the
+  spine forward (the arms keep their direction in the world; the start is already bent over low
+  tops) until the higher hand's lowest vertex is at the top's height, then one ``s`` per arm
+  swings it until its own hand is there too; at every step the body moves towards the table
+  until both wrists are 4-16 cm over the edge (or the body touches the edge first).
 
 A fitted body is kept only if no vertex is deeper than :data:`PENETRATION_TOLERANCE` inside any
-box of the scene and each contact its archetype requires is within :data:`CONTACT_TOLERANCE`.
+box of the scene and each contact its archetype requires is within :data:`CONTACT_TOLERANCE`
+(reaching bodies: each hand on its own; lying bodies: the torso itself, on a mattress or seat
+box).
 """
 
 from __future__ import annotations
@@ -37,18 +44,23 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from ..body.joints import JOINT_INDEX
 from .archetypes import ARCHETYPES, compose_joint
 from .body import BodyParams, BodyPoser
 from .labels import CONTACT_THRESHOLD
 from .primitives import aabb_distance, box_signed_distance, sweep_distance
 from .scene import Scene
 
-__all__ = ["CONTACT_TOLERANCE", "PENETRATION_TOLERANCE", "FitResult", "Job", "fit_jobs"]
+__all__ = ["CONTACT_TOLERANCE", "PENETRATION_TOLERANCE", "FitResult", "Job", "fit_jobs",
+           "flatten_hands"]
 
 #: No vertex of an accepted body is deeper than this inside furniture, walls or floor (metres).
 PENETRATION_TOLERANCE = 0.01
 #: A required contact holds when the closest vertex of the body part is within this (metres).
 CONTACT_TOLERANCE = 0.01
+#: Reaching bodies: the median distance of each hand's palm-side vertices to the top is at most
+#: this (metres; the palm-side half of a flat hand spans about 0-3 cm above the surface).
+PALM_TOLERANCE = 0.03
 #: Box roles a body sits or lies on (contact target ``seat`` of the archetypes).
 SEAT_ROLES = ("seat", "mattress")
 #: Leg / shoulder adjustments stop when the feet / hands are this close to their surface.
@@ -104,12 +116,15 @@ def fit_jobs(poser: BodyPoser, scene: Scene, jobs: list[Job]) -> FitResult:
         sub = params.take(rows)
         if method in ("sit", "reach", "kneel", "lie", "sit_table"):
             group = [jobs[i] for i in rows]
-            pose, orient, v, j, t = fitter.solve("sit" if method == "sit_table" else method,
-                                                 group, sub)
-            if method == "sit_table":  # then the arms down onto the table, then legs again
-                for stage in ("arms", "sit"):
-                    sub.body_pose, sub.global_orient = pose.astype(np.float32), orient
-                    pose, orient, v, j, t = fitter.solve(stage, group, sub)
+            if method != "reach":
+                pose, orient, v, j, t = fitter.solve("sit" if method == "sit_table" else method,
+                                                     group, sub)
+            stages = {"sit_table": ("arms", "sit"), "reach": ("reach",)}.get(method, ())
+            if method == "reach":  # first the bend at the spine, then each arm on its own
+                pose, orient, v, j, t = fitter.solve("bend", group, sub)
+            for stage in stages:  # sit_table: the arms onto the table, then the legs again
+                sub.body_pose, sub.global_orient = pose.astype(np.float32), orient
+                pose, orient, v, j, t = fitter.solve(stage, group, sub)
             params.body_pose[rows] = pose
             params.global_orient[rows] = orient
         else:
@@ -166,7 +181,7 @@ class _Fitter:
             return self._place_lie(job, spot, boxes, v, j)
         if method in ("sit", "arms"):
             return self._place_sit(job, spot, boxes, v)
-        if method == "reach":
+        if method in ("reach", "bend"):
             return self._place_reach(job, spot, boxes, v, j)
         raise ValueError(method)
 
@@ -237,9 +252,10 @@ class _Fitter:
         d_body = sweep_distance(v + t, boxes, fwd)  # until the body touches the edge
         if not np.isfinite(d_body):
             return np.full(3, np.nan)
-        # the hands reach 8-25 cm over the edge, unless the body touches the edge first
-        hands = (v[self.masks["hands"]] + t) @ fwd
-        d_hands = spot.position @ fwd + 0.08 + 0.17 * job.u[1] - hands.max()
+        # the wrists reach 4-16 cm over the edge (the palms on the top), unless the body
+        # touches the edge first
+        wrists = (j[[_WRIST["left"], _WRIST["right"]]] + t) @ fwd
+        d_hands = spot.position @ fwd + 0.04 + 0.12 * job.u[1] - wrists.min()
         t += fwd * min(d_body - 0.01, d_hands)
         t[1] -= 0.005
         return t
@@ -248,41 +264,52 @@ class _Fitter:
     # pose adjustment by secant steps on one parameter per body
 
     def solve(self, method: str, jobs: list[Job], params: BodyParams):
-        """Adjust legs (sit), shoulders (reach) or the pitch (kneel) of each body; returns
-        (body_pose, global_orient, vertices, joints, transl)."""
+        """Adjust legs (sit), shoulders (reach, arms: one parameter per arm) or the pitch (kneel,
+        lie) of each body; returns (body_pose, global_orient, vertices, joints, transl)."""
         n = len(jobs)
         base = params.body_pose.astype(np.float64)
+        if method == "bend":  # start bent forward over low tops (see _reach_bend)
+            base = _reach_bend(base, [self.scene.spots[job.spot].height for job in jobs])
         base_orient = params.global_orient.astype(np.float64)
         if method == "lie":  # tilt the head end up about the horizontal axis across the body
             head = np.stack([self.scene.spots[job.spot].forward for job in jobs])
             axis = np.cross(head, [0.0, 1.0, 0.0])
         else:  # pitch about the body's lateral axis (kneel)
             axis = np.stack([[np.cos(job.yaw), 0.0, -np.sin(job.yaw)] for job in jobs])
+        facing = np.stack([[np.sin(job.yaw), 0.0, np.cos(job.yaw)] for job in jobs])
+        arms = method in ("reach", "arms", "bend")
+        sides = ("left", "right")
+        k_params = 2 if method in ("reach", "arms") else 1  # each shoulder on its own
         orient = base_orient.copy()
-        s = np.zeros(n)
-        s_prev = np.full(n, np.nan)
-        r_prev = np.full(n, np.nan)
+        s = np.zeros((n, k_params))
+        s_prev = np.full((n, k_params), np.nan)
+        r_prev = np.full((n, k_params), np.nan)
         active = np.arange(n)
         pose = base.copy()
         verts = np.zeros((n, self.poser.num_vertices, 3))
         joints = np.zeros((n, 55, 3))
         transl = np.full((n, 3), np.nan)
-        lo, hi = {"sit": (-0.7, 0.8), "reach": (-0.6, 0.9), "arms": (-0.6, 1.2),
-                  "kneel": (-0.4, 0.4), "lie": (-0.35, 0.35)}[method]
-        upper = self.masks["head"] | self.masks["torso"] | self.masks["arms"] | self.masks["hands"]
-        for _ in range(_MAX_SOLVE_STEPS):
+        lo, hi = {"sit": (-0.7, 0.8), "reach": (-1.0, 0.9), "arms": (-0.6, 1.2),
+                  "bend": (-0.4, 0.8), "kneel": (-0.4, 0.4), "lie": (-0.35, 0.35)}[method]
+        torso = self.masks["torso"]
+        lower = (self.masks["pelvis"] | self.masks["thighs"] | self.masks["shins"]
+                 | self.masks["feet"])
+        for _ in range(_MAX_SOLVE_STEPS * (2 if arms else 1)):
             if method in ("kneel", "lie"):  # turn the whole body about `axis`
-                turn = Rotation.from_rotvec(axis[active] * s[active, None])
+                turn = Rotation.from_rotvec(axis[active] * s[active, 0, None])
                 orient[active] = (turn * Rotation.from_rotvec(base_orient[active])).as_rotvec()
             else:
                 pose[active] = _adjusted(method, base[active], s[active])
+                if arms:  # palms flat on the top, fingers along the forearms
+                    pose[active] = flatten_hands(pose[active], orient[active], facing[active],
+                                                 self.poser.parents)
             p = params.take(active)
             p.body_pose = pose[active].astype(np.float32)
             p.global_orient = orient[active].astype(np.float32)
             v, j = self.poser.forward(p)
             verts[active], joints[active] = v, j
-            r = np.full(len(active), np.nan)
-            slope = np.ones(len(active))
+            r = np.full((len(active), k_params), np.nan)
+            slope = np.ones((len(active), k_params))
             for k, i in enumerate(active):
                 t = self.place(method, jobs[i], v[k], j[k])
                 transl[i] = t
@@ -291,23 +318,30 @@ class _Fitter:
                 if method == "kneel":  # shins and feet both on the floor
                     r[k] = v[k][self.masks["shins"], 1].min() - v[k][self.masks["feet"], 1].min()
                     slope[k] = -0.4
-                elif method == "lie":  # upper and lower body both on the piece
+                elif method == "lie":  # the torso and the lower body both on the piece
                     boxes = self.scene.object_boxes(self.scene.spots[jobs[i].spot].object)
                     gap = box_signed_distance(v[k] + t, boxes).min(axis=1)
-                    r[k] = gap[upper].min() - gap[~upper].min()
+                    r[k] = gap[torso].min() - gap[lower].min()
                     slope[k] = 0.8
                 elif method == "sit":
                     r[k] = (v[k][self.masks["feet"], 1] + t[1]).min()
                     thigh = np.linalg.norm(j[k, 4] - j[k, 1])
-                    slope[k] = thigh if s[i] >= 0 else 0.3 * thigh + 0.1
-                else:  # reach, arms: the lowest hand vertex at the height of the top
+                    slope[k] = thigh if s[i, 0] >= 0 else 0.3 * thigh + 0.1
+                else:  # reach, arms: the lowest vertex of each hand at the height of the top
                     spot = self.scene.spots[jobs[i].spot]
-                    top = spot.height if method == "reach" else self.scene.part_hi[
+                    top = spot.height if method in ("reach", "bend") else self.scene.part_hi[
                         list(self.scene.objects[spot.target].parts), 1].max()
-                    r[k] = (v[k][self.masks["hands"], 1] + t[1]).min() - top
-                    arm = j[k, 20] - j[k, 16]
-                    slope[k] = max(np.linalg.norm(arm[[0, 2]]), 0.2)
-            done = ~np.isfinite(r) | (np.abs(r) < _SOLVE_TOLERANCE)
+                    gaps = [(v[k][self.poser.hand_masks[side], 1] + t[1]).min() - top
+                            for side in sides]
+                    if method == "bend":  # the higher hand down by the bend; the lower
+                        r[k, 0] = max(gaps)  # one then swings up (forward) in "reach"
+                        slope[k, 0] = -0.6
+                        continue
+                    for c, side in enumerate(sides):
+                        r[k, c] = gaps[c]
+                        arm = j[k, _WRIST[side]] - j[k, _SHOULDER[side]]
+                        slope[k, c] = max(np.linalg.norm(arm[[0, 2]]), 0.2)
+            done = (~np.isfinite(r) | (np.abs(r) < _SOLVE_TOLERANCE)).all(axis=1)
             step = -r / slope
             secant = np.isfinite(r_prev[active]) & (np.abs(r - r_prev[active]) > 1e-6)
             ratio = (s[active] - s_prev[active]) / np.where(secant, r - r_prev[active], 1.0)
@@ -315,7 +349,7 @@ class _Fitter:
             step = np.clip(np.nan_to_num(step), -0.3, 0.3)
             s_prev[active], r_prev[active] = s[active], r
             s[active] = np.clip(s[active] + step, lo, hi)
-            stuck = s_prev[active] == s[active]
+            stuck = (s_prev[active] == s[active]).all(axis=1)
             active = active[~done & ~stuck]
             if len(active) == 0:
                 break
@@ -366,21 +400,107 @@ class _Fitter:
             best = sd[np.ix_(mask, cols)].min() if cols.any() else np.inf
             if best > CONTACT_TOLERANCE:
                 return f"no contact: {'+'.join(parts)}-{target} ({best * 100:.1f} cm)", depth
+        if ARCHETYPES[job.archetype].fit == "lie":  # the torso itself on the mattress/seat
+            cols = (owners == spot.object) & np.isin(scene.role_array[near], SEAT_ROLES)
+            best = sd[np.ix_(self.masks["torso"], cols)].min() if cols.any() else np.inf
+            if best > CONTACT_TOLERANCE:
+                return f"no contact: torso-seat ({best * 100:.1f} cm)", depth
+        if ARCHETYPES[job.archetype].fit == "reach":  # both hands on the top, not just one
+            cols = owners == spot.object
+            for side, mask in self.poser.hand_masks.items():
+                best = sd[np.ix_(mask, cols)].min() if cols.any() else np.inf
+                if best > CONTACT_TOLERANCE:
+                    return f"no contact: {side} hand-object ({best * 100:.1f} cm)", depth
+                palm = sd[np.ix_(self.poser.palm_masks[side], cols)].min(axis=1)
+                if np.median(palm) > PALM_TOLERANCE:  # the palm flat on it, not just a corner
+                    return (f"no contact: {side} palm-object (median "
+                            f"{np.median(palm) * 100:.1f} cm)"), depth
         return "", depth
 
 
 def _adjusted(method: str, pose: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """Body poses (B, 63) with the adjustment parameter ``s`` (B,) applied (see module doc)."""
+    """Body poses (B, 63) with the adjustment parameters ``s`` (B, k) applied (see module doc;
+    sit, bend: k = 1; reach, arms: k = 2, the left and the right shoulder)."""
     pose = pose.copy()
-    if method == "sit":
-        up = np.maximum(s, 0.0)
-        down = np.minimum(s, 0.0)
+    s = np.asarray(s, dtype=np.float64).reshape(len(pose), -1)
+    if method == "bend":  # bend forward at the spine by s (shared by spine1..3); the arms
+        for joint in ("spine1", "spine2", "spine3"):  # keep their direction in the world
+            compose_joint(pose, joint, "x", s[:, 0] / 3.0)
+        compose_joint(pose, "left_shoulder", "x", -s[:, 0])
+        compose_joint(pose, "right_shoulder", "x", -s[:, 0])
+    elif method == "sit":
+        up = np.maximum(s[:, 0], 0.0)
+        down = np.minimum(s[:, 0], 0.0)
         for side in ("left", "right"):
             # raise the thighs by `up` keeping the shins' direction; lower them by 0.3 `down`
             compose_joint(pose, f"{side}_hip", "x", -(up + 0.3 * down))
             compose_joint(pose, f"{side}_knee", "x", up + 0.3 * down)
             compose_joint(pose, f"{side}_ankle", "x", -down)  # point the feet
-    else:  # reach: swing both arms forward (up) by s
-        compose_joint(pose, "left_shoulder", "x", -s)
-        compose_joint(pose, "right_shoulder", "x", -s)
+    else:  # reach: swing each arm forward (up) by its s
+        compose_joint(pose, "left_shoulder", "x", -s[:, 0])
+        compose_joint(pose, "right_shoulder", "x", -s[:, -1])
+    return pose
+
+
+def _reach_bend(pose: np.ndarray, heights: np.ndarray) -> np.ndarray:
+    """Body poses (B, 63) bent forward at the spine for tops of ``heights`` (B,) metres:
+    :data:`_BEND_PER_M` radians per metre below :data:`_BEND_BELOW` (at most
+    :data:`_BEND_MAX`), shared by spine1..3, so flat hands reach low tables."""
+    pose = pose.copy()
+    bend = np.clip(_BEND_PER_M * (_BEND_BELOW - np.asarray(heights)), 0.0, _BEND_MAX) / 3.0
+    for joint in ("spine1", "spine2", "spine3"):
+        compose_joint(pose, joint, "x", bend)
+    return pose
+
+
+_BEND_BELOW, _BEND_PER_M, _BEND_MAX = 1.0, 3.0, 0.8
+
+
+#: Joint indices (SMPL-X) of the wrists and shoulders.
+_WRIST = {"left": JOINT_INDEX["left_wrist"], "right": JOINT_INDEX["right_wrist"]}
+_SHOULDER = {"left": JOINT_INDEX["left_shoulder"], "right": JOINT_INDEX["right_shoulder"]}
+#: In the rest T-pose the fingers point along +x (left hand) / -x (right) and palms face -y.
+_REST_FINGERS = {"left": np.array([1.0, 0.0, 0.0]), "right": np.array([-1.0, 0.0, 0.0])}
+_DOWN = np.array([0.0, -1.0, 0.0])
+#: The wrist turns by at most this much (radians) to put the palm flat.
+MAX_WRIST_TURN = np.deg2rad(90.0)
+
+
+def flatten_hands(pose: np.ndarray, orient: np.ndarray, facing: np.ndarray,
+                  parents: np.ndarray) -> np.ndarray:
+    """Body poses (B, 63) with both wrists turned so the palms face straight down.
+
+    Each hand's fingers point along the horizontal direction of its current fingers (``facing``
+    (B, 3), the body's horizontal forward, where those are near vertical), palm normal -y, in the
+    SMPL-X world (+y up). ``orient`` (B, 3) axis-angle global orientation, ``parents`` (55,) the
+    kinematic tree. A wrist turns by at most :data:`MAX_WRIST_TURN` (the rest of the way is
+    left undone rather than bending the wrist unnaturally).
+    """
+    pose = np.asarray(pose, dtype=np.float64).copy()
+    if len(pose) == 0:
+        return pose
+    for side in ("left", "right"):
+        wrist = _WRIST[side]
+        chain = []
+        joint = int(parents[wrist])
+        while joint > 0:
+            chain.append(joint)
+            joint = int(parents[joint])
+        parent = Rotation.from_rotvec(orient)
+        for joint in reversed(chain):  # global rotation of the elbow
+            parent = parent * Rotation.from_rotvec(pose[:, 3 * joint - 3: 3 * joint])
+        local = Rotation.from_rotvec(pose[:, 3 * wrist - 3: 3 * wrist])
+        fingers = (parent * local).apply(_REST_FINGERS[side])
+        fingers[:, 1] = 0.0
+        norm = np.linalg.norm(fingers, axis=1, keepdims=True)
+        fingers = np.where(norm > 0.3, fingers / np.maximum(norm, 1e-9), facing)
+        target_frame = np.stack([fingers, np.broadcast_to(_DOWN, fingers.shape),
+                                 np.cross(fingers, _DOWN)], axis=2)  # columns
+        rest = _REST_FINGERS[side]
+        rest_frame = np.stack([rest, _DOWN, np.cross(rest, _DOWN)], axis=1)
+        wanted = Rotation.from_matrix(target_frame @ rest_frame.T)  # global hand rotation
+        turn = (parent.inv() * wanted * local.inv()).as_rotvec()  # local: turn * local
+        angle = np.linalg.norm(turn, axis=1, keepdims=True)
+        turn *= np.minimum(1.0, MAX_WRIST_TURN / np.maximum(angle, 1e-12))
+        pose[:, 3 * wrist - 3: 3 * wrist] = (Rotation.from_rotvec(turn) * local).as_rotvec()
     return pose

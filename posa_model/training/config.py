@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 import inspect
 import json
+import math
 import os
 import re
 import types
@@ -45,6 +46,12 @@ class TrainConfig:
     contact_w: float = 1.0
     semantics_w: float = 1.0
     contact_threshold: float = 0.05  #: metres
+    # options beyond the reference recipe (all off by default)
+    kl_free_bits: float = 0.0  #: floor (nats) on each body's KL in the loss; 0 = off
+    kl_warmup_steps: int = 0  #: kl_w rises linearly over this many optimiser steps; 0 = off
+    weight_decay: float = 0.0  #: Adam L2 weight decay; 0 = off (reference)
+    lr_schedule: str = "constant"  #: constant (reference) | cosine (to lr_min_factor*lr at end)
+    lr_min_factor: float = 0.05  #: final lr / lr of the cosine schedule
     remap_classes: bool = True  #: reference remap {34: 10, 25: 28}
     seed: int = 0
     # execution
@@ -75,7 +82,8 @@ class TrainConfig:
         for name in ("lr", "contact_threshold"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"TrainConfig.{name} must be > 0, got {getattr(self, name)}")
-        for name in ("kl_w", "contact_w", "semantics_w"):
+        for name in ("kl_w", "contact_w", "semantics_w", "kl_free_bits", "kl_warmup_steps",
+                     "weight_decay", "lr_min_factor"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"TrainConfig.{name} must be >= 0, got {getattr(self, name)}")
         if self.num_workers < 0 or self.network_level < 0:
@@ -83,6 +91,12 @@ class TrainConfig:
         if self.frame not in ("canonical", "reference"):
             raise ConfigError(f"TrainConfig.frame must be 'canonical' or 'reference', got "
                               f"{self.frame!r}")
+        if self.lr_schedule not in ("constant", "cosine"):
+            raise ConfigError(f"TrainConfig.lr_schedule must be 'constant' or 'cosine', got "
+                              f"{self.lr_schedule!r}")
+        if self.lr_min_factor > 1:
+            raise ConfigError(f"TrainConfig.lr_min_factor must be <= 1, got "
+                              f"{self.lr_min_factor}")
         if self.best_metric not in ("val_loss", "val_f1"):
             raise ConfigError(f"TrainConfig.best_metric must be 'val_loss' or 'val_f1', got "
                               f"{self.best_metric!r}")
@@ -94,6 +108,22 @@ class TrainConfig:
                            seq_length=seq_length, dilation=dilation,
                            num_hidden_layers=self.num_hidden_layers,
                            network_level=self.network_level)
+
+    def kl_weight(self, step: int) -> float:
+        """kl_w for the optimiser step with 0-based index ``step``: ``kl_w * min(1, (step + 1)
+        / kl_warmup_steps)`` (linear warm-up), or ``kl_w`` when the warm-up is off."""
+        if self.kl_warmup_steps <= 0:
+            return self.kl_w
+        return self.kl_w * min(1.0, (step + 1) / self.kl_warmup_steps)
+
+    def learning_rate(self, step: int, total_steps: int) -> float:
+        """lr for the optimiser step with 0-based index ``step`` of ``total_steps``: ``lr``
+        (constant) or a cosine from ``lr`` down to ``lr_min_factor * lr`` at the last step."""
+        if self.lr_schedule == "constant" or total_steps <= 1:
+            return self.lr
+        t = min(1.0, step / (total_steps - 1))
+        low = self.lr * self.lr_min_factor
+        return low + 0.5 * (self.lr - low) * (1.0 + math.cos(math.pi * t))
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -2,6 +2,13 @@
 
 loss = kl_w * KL + contact_w * BCE(contact) + semantics_w * CE(semantics, all vertices)
 
+With ``kl_free_bits`` = f > 0 (off by default; not in the reference) the KL term of the total is
+``sum_b max(KL_b, f) / B``: each body's KL (nats, summed over latent dims) is floored at f, so the
+encoder may put up to f nats per body into the latent without paying for it (Kingma et al. 2016,
+"free bits", here as a per-body total floor) - a remedy for posterior collapse. The floor is
+applied per body, so the sums of DDP ranks still add up to the single-process loss.
+``LossTerms.kl`` always reports the plain KL.
+
 * KL = -1/2 sum_d (1 + logvar - mu^2 - exp(logvar)), summed over latent dims, divided by the
   batch size B.
 * BCE: binary cross-entropy of the contact logit (channel 0) against contact in {0, 1}, mean over
@@ -26,7 +33,8 @@ import torch.nn.functional as F
 
 @dataclass
 class LossTerms:
-    """Scalar fp32 tensors: ``total`` = kl_w*kl + contact_w*contact + semantics_w*semantics."""
+    """Scalar fp32 tensors: ``total`` = kl_w*kl + contact_w*contact + semantics_w*semantics
+    (with free bits, the floored KL in place of ``kl`` in ``total``; ``kl`` stays the plain KL)."""
 
     total: torch.Tensor
     kl: torch.Tensor
@@ -40,14 +48,20 @@ class LossTerms:
 
 def kl_divergence_sum(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """KL(N(mu, exp(logvar)) || N(0, I)) summed over the batch and latent dims (scalar)."""
+    return kl_per_body(mu, logvar).sum()
+
+
+def kl_per_body(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """(b,) fp32 KL(N(mu, exp(logvar)) || N(0, I)) of each body, summed over latent dims (nats).
+    """
     mu, logvar = mu.float(), logvar.float()
-    return -0.5 * torch.sum(1.0 + logvar - mu.square() - logvar.exp())
+    return -0.5 * torch.sum(1.0 + logvar - mu.square() - logvar.exp(), dim=-1)
 
 
 def cvae_loss(logits: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor,
               contact: torch.Tensor, labels: torch.Tensor | None, *, kl_w: float = 0.1,
               contact_w: float = 1.0, semantics_w: float = 1.0,
-              batch_size: int | None = None) -> LossTerms:
+              batch_size: int | None = None, kl_free_bits: float = 0.0) -> LossTerms:
     """POSA's loss (see module docstring), computed in fp32 whatever the logits' dtype.
 
     Args:
@@ -56,11 +70,14 @@ def cvae_loss(logits: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor,
         contact: (b, V) targets in {0, 1}; labels: (b, V) int64 class ids, or None for a
             contact-only model (the semantic term is then 0).
         batch_size: the GLOBAL batch B the normalisers use; None = this batch's b.
+        kl_free_bits: floor (nats per body, >= 0) on each body's KL in ``total``; 0 = off.
     """
     b, v = contact.shape
     big_b = b if batch_size is None else int(batch_size)
     logits = logits.float()
-    kl = kl_divergence_sum(mu, logvar) / big_b
+    kl_b = kl_per_body(mu, logvar)
+    kl = kl_b.sum() / big_b
+    kl_term = kl if kl_free_bits <= 0 else kl_b.clamp_min(float(kl_free_bits)).sum() / big_b
     bce = F.binary_cross_entropy_with_logits(logits[..., 0], contact.float(), reduction="sum")
     bce = bce / (big_b * v)
     if labels is not None and logits.shape[-1] > 1:
@@ -68,5 +85,5 @@ def cvae_loss(logits: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor,
                              reduction="sum") / (big_b * v)
     else:
         ce = logits.new_zeros(())
-    total = kl_w * kl + contact_w * bce + semantics_w * ce
+    total = kl_w * kl_term + contact_w * bce + semantics_w * ce
     return LossTerms(total, kl, bce, ce)
