@@ -28,7 +28,16 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from batch_common import (  # noqa: E402
+    ScriptError,
+    call,
+    framing_camera,
+    render_png,
+    run_script,
+    world_bounds,
+)
+
 #: --poses values that name a mix of presets (Scene panel "Poses"); anything else is a preset.
 MIXES = {"mixed": "MIXED", "sitting": "SIT", "standing": "STAND", "lying": "LIE"}
 IMPORTERS = {".glb": "gltf", ".gltf": "gltf", ".obj": "obj", ".ply": "ply"}
@@ -80,18 +89,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         parser.error(f"--resolution must be WxH, e.g. 960x540, found {args.resolution!r}")
     args.size = (width, height)
     return args
-
-
-def script_argv(argv: list[str], inside_blender: bool) -> list[str]:
-    """The arguments after ``--``; without ``--``, none inside Blender (its own arguments fill
-    ``sys.argv``) and all of them under plain Python."""
-    if "--" in argv:
-        return argv[argv.index("--") + 1:]
-    return [] if inside_blender else argv[1:]
-
-
-class ScriptError(Exception):
-    pass
 
 
 def run(args: argparse.Namespace) -> str:
@@ -175,23 +172,10 @@ def set_classes(bpy, path: Path) -> None:
             obj.posa.class_source = "classes"  # after the class (its update callback)
 
 
-def call(operator, **kwargs) -> None:
-    """Run an operator (Blender prints its reports); an ERROR report becomes a ScriptError."""
-    try:
-        result = operator(**kwargs)
-    except RuntimeError as exc:  # bpy turns an ERROR report into RuntimeError
-        raise ScriptError(str(exc).strip()) from None
-    except TypeError as exc:  # a value the operator's properties do not accept
-        raise ScriptError(f"{operator.idname_py()}: {exc}") from None
-    if "FINISHED" not in result:
-        raise ScriptError(f"{operator.idname_py()} did not finish: {result}")
-
-
 def render(bpy, args: argparse.Namespace) -> None:
     """Cycles (CPU) picture of the populated room from above a corner (after saving: the
     render set-up is not in the saved file)."""
     import numpy as np
-    from mathutils import Vector
 
     from posa_model.classes import CLASS_ID, PALETTE
 
@@ -200,7 +184,7 @@ def render(bpy, args: argparse.Namespace) -> None:
     meshes = [o for o in scene.objects if o.type == "MESH" and o.posa.role != "BODY"]
     labelled = [o for o in meshes if o.posa.semantic_class != "void"]
     bodies = [o for o in scene.objects if o.type == "MESH" and o.posa.role == "BODY"]
-    boxes = {o.name: _bounds(o, depsgraph, np) for o in labelled + bodies}
+    boxes = {o.name: world_bounds(o, depsgraph) for o in labelled + bodies}
     if not boxes:
         raise ScriptError("nothing to render")
     low = np.min([b[0] for b in boxes.values()], axis=0)
@@ -236,28 +220,9 @@ def render(bpy, args: argparse.Namespace) -> None:
     # frame the floor, the furniture and the bodies (the far walls may leave the picture)
     low = np.min([b[0] for b in shown], axis=0)
     high = np.max([b[1] for b in shown], axis=0)
-    centre = (low + high) / 2
 
-    camera_data = bpy.data.cameras.new("POSA Camera")
-    camera_data.lens = 30
-    camera = bpy.data.objects.new("POSA Camera", camera_data)
-    scene.collection.objects.link(camera)
-    scene.camera = camera
-    width, height = args.size
-    camera_data.sensor_fit = "HORIZONTAL"
-    tan_x = camera_data.sensor_width / 2 / camera_data.lens
-    tan_y = tan_x * height / width
-    right = np.cross([0.0, 0.0, 1.0], back)
-    right /= np.linalg.norm(right)
-    up = np.cross(back, right)
-    corners = np.array([[x, y, z] for x in (low[0], high[0]) for y in (low[1], high[1])
-                        for z in (low[2], high[2])]) - centre
-    # the distance at which every corner of the bounding box is inside the frame, plus 5 %
-    distance = max(float(np.max(corners @ back + np.abs(corners @ right) / tan_x)),
-                   float(np.max(corners @ back + np.abs(corners @ up) / tan_y))) * 1.05
-    camera.location = tuple(centre + distance * back)
-    camera.rotation_euler = (Vector(tuple(centre)) - camera.location).to_track_quat(
-        "-Z", "Y").to_euler()
+    framing_camera(bpy, scene, low, high, back, args.size, lens=30, margin=1.05,
+                   name="POSA Camera")
 
     sun = bpy.data.objects.new("POSA Sun", bpy.data.lights.new("POSA Sun", "SUN"))
     sun.data.energy = 2.5
@@ -270,18 +235,7 @@ def render(bpy, args: argparse.Namespace) -> None:
     world.node_tree.nodes["Background"].inputs["Strength"].default_value = 0.9
     scene.world = world
 
-    scene.render.engine = "CYCLES"
-    scene.cycles.device = "CPU"
-    scene.cycles.samples = args.render_samples
-    scene.cycles.use_denoising = False
-    scene.render.resolution_x, scene.render.resolution_y = width, height
-    scene.render.resolution_percentage = 100
-    scene.render.film_transparent = False
-    scene.view_settings.view_transform = "Standard"
-    scene.render.image_settings.file_format = "PNG"
-    args.render.parent.mkdir(parents=True, exist_ok=True)
-    scene.render.filepath = str(args.render.resolve())
-    bpy.ops.render.render(write_still=True)
+    render_png(bpy, scene, args.render_samples, args.size, args.render)
 
 
 def _linear(srgb):
@@ -289,44 +243,9 @@ def _linear(srgb):
     return tuple(c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in srgb)
 
 
-def _bounds(obj, depsgraph, np):
-    evaluated = obj.evaluated_get(depsgraph)
-    mesh = evaluated.to_mesh()
-    co = np.empty(len(mesh.vertices) * 3, dtype=np.float64)
-    mesh.vertices.foreach_get("co", co)
-    evaluated.to_mesh_clear()
-    matrix = np.array(evaluated.matrix_world)
-    world = co.reshape(-1, 3) @ matrix[:3, :3].T + matrix[:3, 3]
-    return world.min(axis=0), world.max(axis=0)
-
 
 def main(argv: list[str]) -> int:
-    args = parse_args(script_argv(argv, inside_blender="bpy" in sys.modules))
-    try:
-        import bpy
-    except ImportError:
-        print("error: needs Blender (blender -b -P ...) or the bpy module (pip install "
-              "bpy==4.5.4)", file=sys.stderr)
-        return 1
-    registered_here = False
-    if not hasattr(bpy.types, "POSA_OT_populate_scene"):
-        if str(ROOT) not in sys.path:
-            sys.path.insert(0, str(ROOT))
-        import posa_blender
-
-        posa_blender.register()
-        registered_here = True
-    try:
-        print(run(args))
-        return 0
-    except ScriptError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        if registered_here:
-            import posa_blender
-
-            posa_blender.unregister()
+    return run_script(argv, parse_args, run, "POSA_OT_populate_scene")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,14 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from batch_common import (  # noqa: E402
+    call,
+    framing_camera,
+    render_png,
+    run_script,
+    world_bounds,
+)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -64,18 +71,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def script_argv(argv: list[str], inside_blender: bool) -> list[str]:
-    """The arguments after ``--``; without ``--``, none inside Blender (its own arguments fill
-    ``sys.argv``) and all of them under plain Python."""
-    if "--" in argv:
-        return argv[argv.index("--") + 1:]
-    return [] if inside_blender else argv[1:]
-
-
-class ScriptError(Exception):
-    pass
-
-
 def run(args: argparse.Namespace) -> str:
     import bpy
 
@@ -112,18 +107,6 @@ def run(args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
-def call(operator, **kwargs) -> None:
-    """Run an operator (Blender prints its reports); an ERROR report becomes a ScriptError."""
-    try:
-        result = operator(**kwargs)
-    except RuntimeError as exc:  # bpy turns an ERROR report into RuntimeError
-        raise ScriptError(str(exc).strip()) from None
-    except TypeError as exc:  # a value the operator's properties do not accept
-        raise ScriptError(f"{operator.idname_py()}: {exc}") from None
-    if "FINISHED" not in result:
-        raise ScriptError(f"{operator.idname_py()} did not finish: {result}")
-
-
 def render(bpy, body, args: argparse.Namespace) -> None:
     """Cycles (CPU) picture: the body by contact (left) and by semantics (right)."""
     import numpy as np
@@ -140,7 +123,7 @@ def render(bpy, body, args: argparse.Namespace) -> None:
     bpy.context.view_layer.update()
 
     depsgraph = bpy.context.evaluated_depsgraph_get()
-    low, high = _bounds(body, depsgraph, np)
+    low, high = world_bounds(body, depsgraph)
     spacing = (high[0] - low[0]) + 0.25
     twin_rig.location.x += spacing
     for obj, attribute in ((body, "posa_contact"), (twin, "posa_semantics")):
@@ -149,10 +132,9 @@ def render(bpy, body, args: argparse.Namespace) -> None:
     bpy.context.view_layer.update()
 
     depsgraph = bpy.context.evaluated_depsgraph_get()
-    low_a, high_a = _bounds(body, depsgraph, np)
-    low_b, high_b = _bounds(twin, depsgraph, np)
+    low_a, high_a = world_bounds(body, depsgraph)
+    low_b, high_b = world_bounds(twin, depsgraph)
     low, high = np.minimum(low_a, low_b), np.maximum(high_a, high_b)
-    centre = (low + high) / 2
 
     floor = bpy.data.meshes.new("Floor")
     size = 20.0
@@ -162,30 +144,9 @@ def render(bpy, body, args: argparse.Namespace) -> None:
     floor_obj.location.z = float(low[2])
     scene.collection.objects.link(floor_obj)
 
-    camera_data = bpy.data.cameras.new("Camera")
-    camera_data.lens = 50
-    camera = bpy.data.objects.new("Camera", camera_data)
-    scene.collection.objects.link(camera)
-    scene.camera = camera
-    width, height = args.size
-    camera_data.sensor_fit = "HORIZONTAL"
-    tan_x = camera_data.sensor_width / 2 / camera_data.lens
-    tan_y = tan_x * height / width
     back = np.array([0.35, -1.0, 0.45])  # from the scene towards the camera
-    back /= np.linalg.norm(back)
-    right = np.cross([0.0, 0.0, 1.0], back)
-    right /= np.linalg.norm(right)
-    up = np.cross(back, right)
-    corners = np.array([[x, y, z] for x in (low[0], high[0]) for y in (low[1], high[1])
-                        for z in (low[2], high[2])]) - centre
-    # the distance at which every corner of the bounding box is inside the frame, plus 8%
-    distance = max(float(np.max(corners @ back + np.abs(corners @ right) / tan_x)),
-                   float(np.max(corners @ back + np.abs(corners @ up) / tan_y))) * 1.08
-    camera.location = tuple(centre + distance * back)
-    from mathutils import Vector
-
-    camera.rotation_euler = (Vector(tuple(centre)) - camera.location).to_track_quat(
-        "-Z", "Y").to_euler()
+    framing_camera(bpy, scene, low, high, back / np.linalg.norm(back), args.size, lens=50,
+                   margin=1.08)
 
     sun = bpy.data.objects.new("Sun", bpy.data.lights.new("Sun", "SUN"))
     sun.data.energy = 3.0
@@ -197,29 +158,8 @@ def render(bpy, body, args: argparse.Namespace) -> None:
     world.node_tree.nodes["Background"].inputs["Strength"].default_value = 0.8
     scene.world = world
 
-    scene.render.engine = "CYCLES"
-    scene.cycles.device = "CPU"
-    scene.cycles.samples = args.render_samples
-    scene.cycles.use_denoising = False
-    scene.render.resolution_x, scene.render.resolution_y = width, height
-    scene.render.resolution_percentage = 100
-    scene.render.film_transparent = False
-    scene.view_settings.view_transform = "Standard"
-    scene.render.image_settings.file_format = "PNG"
-    args.render.parent.mkdir(parents=True, exist_ok=True)
-    scene.render.filepath = str(args.render.resolve())
-    bpy.ops.render.render(write_still=True)
+    render_png(bpy, scene, args.render_samples, args.size, args.render)
 
-
-def _bounds(obj, depsgraph, np):
-    evaluated = obj.evaluated_get(depsgraph)
-    mesh = evaluated.to_mesh()
-    co = np.empty(len(mesh.vertices) * 3, dtype=np.float64)
-    mesh.vertices.foreach_get("co", co)
-    evaluated.to_mesh_clear()
-    matrix = np.array(evaluated.matrix_world)
-    world = co.reshape(-1, 3) @ matrix[:3, :3].T + matrix[:3, 3]
-    return world.min(axis=0), world.max(axis=0)
 
 
 def _attribute_material(bpy, attribute: str):
@@ -236,32 +176,7 @@ def _attribute_material(bpy, attribute: str):
 
 
 def main(argv: list[str]) -> int:
-    args = parse_args(script_argv(argv, inside_blender="bpy" in sys.modules))
-    try:
-        import bpy
-    except ImportError:
-        print("error: needs Blender (blender -b -P ...) or the bpy module (pip install "
-              "bpy==4.5.4)", file=sys.stderr)
-        return 1
-    registered_here = False
-    if not hasattr(bpy.types, "POSA_OT_sample_contacts"):
-        if str(ROOT) not in sys.path:
-            sys.path.insert(0, str(ROOT))
-        import posa_blender
-
-        posa_blender.register()
-        registered_here = True
-    try:
-        print(run(args))
-        return 0
-    except ScriptError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        if registered_here:
-            import posa_blender
-
-            posa_blender.unregister()
+    return run_script(argv, parse_args, run, "POSA_OT_sample_contacts")
 
 
 if __name__ == "__main__":
