@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from ..errors import InputShapeError
-from ..scene.grid import SceneGrid
+from ..scene.grid import SceneGrid, trilinear_lookup
 
 __all__ = ["BodyGrids", "SceneShell", "rotate", "to_local", "to_world"]
 
@@ -110,24 +110,8 @@ class BodyGrids:
         signed distance to that body (metres, negative inside; differentiable in points)."""
         g = self.grid_of_t[body]
         p = points.to(self.device, self.dtype)
-        lo, hi, size = self.lo[g], self.hi[g], self.size[g]
-        inside = torch.minimum(torch.maximum(p, lo), hi)
-        outside = (p - inside).norm(dim=-1)
-        u = (inside - lo) * self.scale[g]
-        i0 = torch.minimum(u.detach().floor().long().clamp(min=0), size - 2)
-        f = u - i0.to(self.dtype)
-        strides = self.strides[g]
-        base = self.offset[g] + (i0 * strides).sum(-1)
-        out = torch.zeros(p.shape[:-1], device=self.device, dtype=self.dtype)
-        for dx in (0, 1):
-            wx = f[..., 0] if dx else 1 - f[..., 0]
-            for dy in (0, 1):
-                wy = f[..., 1] if dy else 1 - f[..., 1]
-                for dz in (0, 1):
-                    wz = f[..., 2] if dz else 1 - f[..., 2]
-                    index = base + dx * strides[..., 0] + dy * strides[..., 1] + dz
-                    out = out + wx * wy * wz * self.values[index]
-        return out + outside
+        return trilinear_lookup(self.values, self.offset[g], self.strides[g], self.lo[g],
+                                self.hi[g], self.scale[g], self.size[g], p)
 
     @torch.no_grad()
     def penetration(self, points: torch.Tensor, body: int) -> float:

@@ -36,7 +36,8 @@ from ..classes import NUM_CLASSES
 from ..errors import InputShapeError, PosaError
 from ..io_utils import atomic_write
 
-__all__ = ["SceneGrid", "TorchSceneGrid", "load_scene_grid", "save_scene_grid"]
+__all__ = ["SceneGrid", "TorchSceneGrid", "load_scene_grid", "save_scene_grid",
+           "trilinear_lookup"]
 
 UpAxis = Literal["y", "z"]
 
@@ -154,23 +155,8 @@ class TorchSceneGrid:
         Differentiable with respect to ``points`` (autograd); dtype and device of the grid.
         """
         p = points.to(self.device, self.dtype)
-        inside = torch.minimum(torch.maximum(p, self.lo), self.hi)
-        outside = (p - inside).norm(dim=-1)
-        u = (inside - self.lo) * self.scale  # continuous node coordinates
-        i0 = u.detach().floor().long().clamp(min=0)
-        i0 = torch.minimum(i0, self.size - 2)
-        f = u - i0.to(self.dtype)
-        base = (i0 * self.strides).sum(-1)
-        out = torch.zeros(p.shape[:-1], device=self.device, dtype=self.dtype)
-        for dx in (0, 1):
-            wx = f[..., 0] if dx else 1 - f[..., 0]
-            for dy in (0, 1):
-                wy = f[..., 1] if dy else 1 - f[..., 1]
-                for dz in (0, 1):
-                    wz = f[..., 2] if dz else 1 - f[..., 2]
-                    offset = dx * self.strides[0] + dy * self.strides[1] + dz
-                    out = out + wx * wy * wz * self.values[base + offset]
-        return out + outside
+        return trilinear_lookup(self.values, 0, self.strides, self.lo, self.hi, self.scale,
+                                self.size, p)
 
     def semantics_at(self, points: torch.Tensor) -> torch.Tensor:
         """(..., 3) points -> (...) int64 class id of the nearest node (no blending)."""
@@ -178,6 +164,35 @@ class TorchSceneGrid:
         u = ((p - self.lo) * self.scale).round().long()
         u = torch.minimum(u.clamp(min=0), self.size - 1)
         return self.labels[(u * self.strides).sum(-1)]
+
+
+def trilinear_lookup(values: torch.Tensor, offset, strides: torch.Tensor, lo: torch.Tensor,
+                     hi: torch.Tensor, scale: torch.Tensor, size: torch.Tensor,
+                     points: torch.Tensor) -> torch.Tensor:
+    """Trilinear interpolation in flattened [x, y, z] grids, differentiable in ``points``.
+
+    ``values`` (N,) the nodes of one or more grids back to back; per point (or broadcast):
+    ``offset`` the grid's first node in ``values``, ``strides`` (..., 3) long, ``lo``/``hi``
+    (..., 3) the outermost nodes, ``scale`` (..., 3) nodes per metre, ``size`` (..., 3) long
+    nodes per axis. ``points`` (..., 3). Points outside a grid read its border plus their
+    distance to the grid's box (the SDF convention of :class:`TorchSceneGrid`).
+    """
+    inside = torch.minimum(torch.maximum(points, lo), hi)
+    outside = (points - inside).norm(dim=-1)
+    u = (inside - lo) * scale  # continuous node coordinates
+    i0 = torch.minimum(u.detach().floor().long().clamp(min=0), size - 2)
+    f = u - i0.to(values.dtype)
+    base = offset + (i0 * strides).sum(-1)
+    out = torch.zeros(points.shape[:-1], device=values.device, dtype=values.dtype)
+    for dx in (0, 1):
+        wx = f[..., 0] if dx else 1 - f[..., 0]
+        for dy in (0, 1):
+            wy = f[..., 1] if dy else 1 - f[..., 1]
+            for dz in (0, 1):
+                wz = f[..., 2] if dz else 1 - f[..., 2]
+                index = base + dx * strides[..., 0] + dy * strides[..., 1] + dz
+                out = out + wx * wy * wz * values[index]
+    return out + outside
 
 
 def save_scene_grid(folder: str | os.PathLike, scene_name: str, grid: SceneGrid) -> Path:
