@@ -69,7 +69,7 @@ def make_step(model: POSA, device: torch.device, batch: int, bf16: bool, step_mo
     def step() -> None:
         eps = torch.randn(batch, model.config.z_dim, generator=noise).to(device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-            logits, mu, logvar = step_module(make_features(contact, labels), vertices, eps)
+            logits, mu, logvar, _ = step_module(make_features(contact, labels), vertices, eps)
         loss = cvae_loss(logits, mu, logvar, contact, labels).total
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -5,7 +5,8 @@
         [--part-labels parts.npy] [--batch-size 256]
 
 1. Reconstruction (z = mu) on the split, by :func:`posa_model.train.evaluate`: loss, KL, BCE,
-   CE, contact precision / recall / F1 at 0.5, semantic accuracy on contact vertices.
+   CE, contact precision / recall / F1 at 0.5, semantic accuracy on contact vertices (object
+   classes, as sampling decodes them; and with void included: :mod:`.training.metrics`).
 2. Prior samples: for every body of the split, ``--samples`` feature maps decoded at the network
    level from z ~ N(0, I) (one seeded CPU ``torch.Generator``, one (samples, z_dim) draw per body
    in split order, so the numbers do not depend on ``--batch-size`` or the device's batching)
@@ -527,10 +528,13 @@ def format_table(result: dict[str, Any]) -> str:
                  f"{pct(prior['match_rate']):>5s} {pct(prior['exact_match_rate']):>5s} "
                  f"{pct(prior['ground_truth_match_rate']):>5s}")
     r = result["reconstruction"]
-    acc = r["semantic_acc"]
+    def num(v: float | None) -> str:
+        return "-" if v is None else f"{v:.3f}"
+
     lines.append(f"reconstruction (z = mu): loss {r['loss']:.4f}  F1 {r['f1']:.3f}  precision "
                  f"{r['precision']:.3f}  recall {r['recall']:.3f}  semantic acc "
-                 f"{'-' if acc is None else f'{acc:.3f}'}")
+                 f"{num(r['semantic_acc'])} (void included: "
+                 f"{num(r.get('semantic_acc_with_void'))})")
     return "\n".join(lines)
 
 

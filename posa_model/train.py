@@ -21,7 +21,10 @@ is not supported: a run killed during epoch e restarts epoch e).
 Options beyond the reference recipe, all off by default: ``--kl-free-bits F`` (each body's KL
 floored at F nats in the loss, against posterior collapse), ``--kl-warmup-steps N`` (kl_w rises
 linearly over the first N optimiser steps), ``--weight-decay``, ``--lr-schedule cosine`` (lr
-decays to ``lr_min_factor * lr`` over ``epochs``). The warm-up and the schedule are functions of
+decays to ``lr_min_factor * lr`` over ``epochs``), ``--prior-w W`` (adds W times the
+reconstruction loss of a second decoding from z ~ N(0, I): the hybrid cVAE objective of Sohn et
+al. 2015, which trains the decoder on the latents that sampling uses; its noise is drawn after
+the reparameterisation noise from the same generator). The warm-up and the schedule are functions of
 the global step (and ``epochs``), so a resumed run follows them exactly; resume with the same
 ``--epochs`` to keep the cosine schedule unchanged.
 
@@ -70,7 +73,7 @@ from .training.config import (
 from .training.distributed import DistContext, epoch_plan, setup_distributed, shard
 from .training.distributed import teardown_distributed as _teardown
 from .training.logging import TensorBoard, plot_curves, write_csv
-from .training.losses import cvae_loss
+from .training.losses import cvae_loss, reconstruction_loss
 from .training.metrics import batch_counts, new_counts, summarize
 
 __all__ = ["TrainConfig", "TrainResult", "evaluate", "main", "train"]
@@ -82,17 +85,24 @@ class NoisyPOSA(nn.Module):
     """POSA's training forward with the reparameterisation noise passed in.
 
     ``eps`` (b, z_dim) is this rank's slice of one global draw, so a DDP run sees the same noise
-    per body as a single process. Returns (logits (b, V, F), mu, logvar (b, z_dim)).
+    per body as a single process. Returns (logits (b, V, F), mu, logvar (b, z_dim), prior_logits)
+    where ``prior_logits`` (b, V, F) decode ``z_prior`` (b, z_dim) ~ N(0, I) for the hybrid
+    loss when given (one decoder call for both), else None.
     """
 
     def __init__(self, posa: POSA):
         super().__init__()
         self.posa = posa
 
-    def forward(self, f: torch.Tensor, vertices: torch.Tensor, eps: torch.Tensor):
+    def forward(self, f: torch.Tensor, vertices: torch.Tensor, eps: torch.Tensor,
+                z_prior: torch.Tensor | None = None):
         mu, logvar = self.posa.encode(f, vertices)
         z = mu + eps * torch.exp(0.5 * logvar)
-        return self.posa.decode_logits(z, vertices), mu, logvar
+        if z_prior is None:
+            return self.posa.decode_logits(z, vertices), mu, logvar, None
+        both = self.posa.decode_logits(torch.cat([z, z_prior.to(z.dtype)]),
+                                       torch.cat([vertices, vertices]))
+        return both[:len(z)], mu, logvar, both[len(z):]
 
 
 @dataclass
@@ -332,32 +342,46 @@ def _train(config, ctx: DistContext, hierarchy, resume, on_step_end, on_epoch_en
         total_steps = config.epochs * len(plan)  # lr schedule / KL warm-up: functions of step
         loader = _loader(train_set, [p.indices for p in plan], config, device)
         sums = torch.zeros(4, dtype=torch.float64, device=device)  # per-body loss sums
+        prior_sum = torch.zeros((), dtype=torch.float64, device=device)
         bar = tqdm(total=len(plan), desc=f"epoch {epoch}/{config.epochs}", leave=False,
                    disable=not (ctx.is_main and config.progress), dynamic_ncols=True)
         start = time.perf_counter()
         for p, batch in zip(plan, loader, strict=True):
             batch = batch.to(device, non_blocking=True)
             eps = torch.randn(p.global_size, z_dim, generator=noise)[p.start:p.stop]
+            z_prior = None
+            if config.prior_w > 0:
+                z_prior = torch.randn(p.global_size, z_dim, generator=noise)[p.start:p.stop]
+                z_prior = z_prior.to(device, non_blocking=True)
             with _autocast(config, device):
-                logits, mu, logvar = step_module(batch.features(use_sem), batch.vertices,
-                                                 eps.to(device, non_blocking=True))
+                logits, mu, logvar, prior_logits = step_module(
+                    batch.features(use_sem), batch.vertices, eps.to(device, non_blocking=True),
+                    z_prior)
             # losses in fp32 outside autocast, normalised by the GLOBAL batch (see losses.py)
-            terms = cvae_loss(logits, mu, logvar, batch.contact,
-                              batch.labels if use_sem else None, kl_w=config.kl_weight(step),
-                              contact_w=config.contact_w, semantics_w=config.semantics_w,
-                              batch_size=p.global_size, kl_free_bits=config.kl_free_bits)
+            labels = batch.labels if use_sem else None
+            terms = cvae_loss(logits, mu, logvar, batch.contact, labels,
+                              kl_w=config.kl_weight(step), contact_w=config.contact_w,
+                              semantics_w=config.semantics_w, batch_size=p.global_size,
+                              kl_free_bits=config.kl_free_bits)
+            loss = terms.total
+            if prior_logits is not None:
+                bce, ce = reconstruction_loss(prior_logits, batch.contact, labels,
+                                              batch_size=p.global_size)
+                prior_term = config.contact_w * bce + config.semantics_w * ce
+                loss = loss + config.prior_w * prior_term
+                prior_sum += prior_term.detach().double() * (0.0 if p.dummy else p.global_size)
             weight = 0.0 if p.dummy else float(ctx.world_size)  # DDP averages over ranks
             lr = config.learning_rate(step, total_steps)
             for group in optimizer.param_groups:
                 group["lr"] = lr
             optimizer.zero_grad(set_to_none=True)
-            (terms.total * weight).backward()
+            (loss * weight).backward()
             optimizer.step()
             step += 1
             sums += terms.detached() * (0.0 if p.dummy else p.global_size)
             bar.update(1)
             if bar.n % 10 == 1 and not bar.disable:
-                bar.set_postfix(loss=f"{terms.total.item() * ctx.world_size:.4f}")
+                bar.set_postfix(loss=f"{loss.item() * ctx.world_size:.4f}")
             if on_step_end is not None:
                 on_step_end(epoch, step)
         bar.close()
@@ -373,6 +397,8 @@ def _train(config, ctx: DistContext, hierarchy, resume, on_step_end, on_epoch_en
                                "bodies_per_s": round(len(train_set) / max(seconds, 1e-9), 1)}
         row.update(zip(("train_loss", "train_kl", "train_contact", "train_semantics"),
                        train_means, strict=True))
+        if config.prior_w > 0:  # the hybrid term's reconstruction loss (unweighted)
+            row["train_prior_recon"] = float(ctx.all_reduce_sum(prior_sum) / len(train_set))
         if test_set is not None:
             row.update(evaluate(model, test_set, config, ctx))
         history.append(row)

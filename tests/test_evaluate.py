@@ -233,7 +233,8 @@ def test_cli_writes_the_json_and_is_deterministic(setup, capsys):
             "reconstruction", "prior", "hierarchy_fingerprint"} <= set(result)
     assert result["checkpoint_meta"] == META and result["data"] == str(setup.data)
     assert set(result["reconstruction"]) == {"loss", "kl", "contact", "semantics",
-                                             "precision", "recall", "f1", "semantic_acc"}
+                                             "precision", "recall", "f1", "semantic_acc",
+                                             "semantic_acc_with_void"}
     prior = result["prior"]
     assert prior["samples_per_body"] == 4 and prior["samples"] == 4 * 2 * len(ARCHETYPES)
     assert set(prior["archetypes"]) == set(ARCHETYPES) | {"other"}

@@ -43,7 +43,8 @@ from posa_model.training.config import (
     load_config_file,
 )
 from posa_model.training.distributed import epoch_plan
-from posa_model.training.losses import cvae_loss
+from posa_model.training.losses import cvae_loss, reconstruction_loss
+from posa_model.training.metrics import batch_counts, summarize
 from tests.conftest import fake_hierarchy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -138,6 +139,49 @@ def test_kl_free_bits_floor_each_body_on_a_hand_computed_case():
     torch.testing.assert_close(parts[0].total + parts[1].total, floored.total)
 
 
+def test_prior_term_decodes_the_prior_latents_in_the_same_decoder_call():
+    """NoisyPOSA with z_prior returns the decoding of z_prior next to the posterior one, equal
+    to separate decoder calls; reconstruction_loss is cvae_loss's contact and semantic terms."""
+    hier = fake_hierarchy()
+    config = TrainConfig(**TINY).model_config(int(hier.seq_length), int(hier.dilation))
+    model = POSA.from_hierarchy(config, hier).eval()
+    g = torch.Generator().manual_seed(1)
+    verts = torch.as_tensor(hier.vertices[0], dtype=torch.float32)[None].repeat(3, 1, 1)
+    verts = verts + 0.01 * torch.randn(verts.shape, generator=g)
+    feats = torch.rand(3, V, 43, generator=g)
+    eps, z_prior = torch.randn(3, 16, generator=g), torch.randn(3, 16, generator=g)
+    with torch.no_grad():
+        logits, mu, logvar, prior_logits = NoisyPOSA(model)(feats, verts, eps, z_prior)
+        alone, _, _, none = NoisyPOSA(model)(feats, verts, eps)
+        expected = model.decode_logits(z_prior, verts)
+    assert none is None
+    torch.testing.assert_close(logits, alone, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(prior_logits, expected, rtol=1e-5, atol=1e-5)
+    contact = (torch.rand(3, V, generator=g) > 0.5).float()
+    labels = torch.randint(0, 42, (3, V), generator=g)
+    bce, ce = reconstruction_loss(prior_logits, contact, labels)
+    terms = cvae_loss(prior_logits, mu, logvar, contact, labels)
+    torch.testing.assert_close((bce, ce), (terms.contact, terms.semantics))
+
+
+def test_semantic_accuracy_with_and_without_void_on_a_hand_computed_case():
+    """Three labelled contact vertices (classes 2, 3, 5) and one non-contact vertex. Vertex 0:
+    floor wins outright; vertex 1: void has the top logit, chair the top object logit; vertex 2:
+    chair wins but the label is table. Void excluded: 2 of 3 right; void included: 1 of 3."""
+    logits = torch.full((1, 4, 43), -5.0)
+    logits[0, :, 0] = torch.tensor([3.0, 3.0, 3.0, -3.0])
+    logits[0, 0, 1 + 2] = 4.0
+    logits[0, 1, 1 + 0], logits[0, 1, 1 + 3] = 4.0, 2.0
+    logits[0, 2, 1 + 3] = 4.0
+    contact = torch.tensor([[1.0, 1.0, 1.0, 0.0]])
+    labels = torch.tensor([[2, 3, 5, 0]])
+    counts = batch_counts(logits, contact, labels, torch.zeros(4, dtype=torch.float64), 1)
+    out = summarize(counts)
+    assert out["val_semantic_acc"] == pytest.approx(2 / 3)
+    assert out["val_semantic_acc_with_void"] == pytest.approx(1 / 3)
+    assert out["val_f1"] == pytest.approx(1.0)
+
+
 def test_kl_warmup_and_cosine_lr_are_functions_of_the_step():
     cfg = TrainConfig(kl_w=0.2, kl_warmup_steps=4, lr=1e-3, lr_schedule="cosine",
                       lr_min_factor=0.1)
@@ -154,14 +198,15 @@ def test_kl_warmup_and_cosine_lr_are_functions_of_the_step():
         TrainConfig(kl_free_bits=-1.0)
 
 
-def test_resume_is_exact_with_free_bits_warmup_cosine_and_weight_decay(tmp_path):
+def test_resume_is_exact_with_free_bits_warmup_cosine_weight_decay_and_prior_term(tmp_path):
     """The run stops after epoch 1 (an exception in the callback) and is resumed: the weights
     equal those of an uninterrupted run with the same options."""
     data = write_dataset(tmp_path / "data")
     cfg = TrainConfig(data=str(data), out_dir=str(tmp_path / "full"), epochs=3, batch_size=8,
                       kl_free_bits=0.5, kl_warmup_steps=5, lr_schedule="cosine",
-                      weight_decay=1e-4, **TINY)
+                      weight_decay=1e-4, prior_w=0.5, **TINY)
     full = train(cfg, hierarchy=fake_hierarchy())
+    assert all(row["train_prior_recon"] > 0 for row in full.history)
     lrs = [row["lr"] for row in full.history]
     assert lrs[0] > lrs[1] > lrs[2] == pytest.approx(cfg.lr * cfg.lr_min_factor)
 
@@ -180,9 +225,10 @@ def test_resume_is_exact_with_free_bits_warmup_cosine_and_weight_decay(tmp_path)
     assert max_weight_diff(weights(full.last), weights(resumed.last)) <= 1e-6
     # and the options change the result (they are applied)
     plain = train(cfg.replace(out_dir=str(tmp_path / "plain"), kl_free_bits=0.0,
-                              kl_warmup_steps=0, lr_schedule="constant", weight_decay=0.0),
-                  hierarchy=fake_hierarchy())
+                              kl_warmup_steps=0, lr_schedule="constant", weight_decay=0.0,
+                              prior_w=0.0), hierarchy=fake_hierarchy())
     assert max_weight_diff(weights(full.last), weights(plain.last)) > 1e-4
+    assert "train_prior_recon" not in plain.history[-1]
 
 
 def test_epoch_plan_slices_the_global_batch_over_ranks():
@@ -341,8 +387,8 @@ def test_overfits_one_batch(tmp_path):
     noise = torch.Generator().manual_seed(0)
     losses = []
     for _ in range(700):
-        logits, mu, logvar = step(batch.features(), batch.vertices,
-                                  torch.randn(8, cfg.z_dim, generator=noise))
+        logits, mu, logvar, _ = step(batch.features(), batch.vertices,
+                                     torch.randn(8, cfg.z_dim, generator=noise))
         terms = cvae_loss(logits, mu, logvar, batch.contact, batch.labels)
         opt.zero_grad()
         terms.total.backward()
@@ -442,7 +488,8 @@ def _free_port() -> int:
 def test_torchrun_two_processes_match_one_process(tmp_path):
     # 17 bodies, global batch 8: steps of 8, 8 and 1 body (rank 1 gets an empty slice there)
     data = write_dataset(tmp_path / "data", n_train=17, n_test=5)
-    args = ["--data", str(data), "--epochs", "2", "--batch-size", "8", *TINY_ARGS]
+    args = ["--data", str(data), "--epochs", "2", "--batch-size", "8", "--prior-w", "0.5",
+            *TINY_ARGS]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc_per_node",
            "2", "--master_addr", "127.0.0.1", "--master_port", str(_free_port()),
@@ -452,12 +499,12 @@ def test_torchrun_two_processes_match_one_process(tmp_path):
     assert "world size 2" in out.stdout
 
     single = TrainConfig(data=str(data), out_dir=str(tmp_path / "one"), epochs=2, batch_size=8,
-                         **TINY)
+                         prior_w=0.5, **TINY)
     result = train(single, hierarchy=fake_hierarchy())
     ddp = read_checkpoint(tmp_path / "ddp/last.pt")
     diff = max_weight_diff(weights(result.last), ddp.state_dict)
     print(f"DDP 2 ranks vs 1 process: max weight difference {diff:.3g}")
     assert diff < 1e-5
     assert ddp.extra["world_size"] == 2 and ddp.extra["step"] == 2 * 3
-    for key in ("train_loss", "val_loss", "val_f1", "val_semantic_acc"):
+    for key in ("train_loss", "train_prior_recon", "val_loss", "val_f1", "val_semantic_acc"):
         assert ddp.meta[key] == pytest.approx(result.history[-1][key], rel=1e-5, abs=1e-6)

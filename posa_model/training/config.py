@@ -50,6 +50,7 @@ class TrainConfig:
     kl_free_bits: float = 0.0  #: floor (nats) on each body's KL in the loss; 0 = off
     kl_warmup_steps: int = 0  #: kl_w rises linearly over this many optimiser steps; 0 = off
     weight_decay: float = 0.0  #: Adam L2 weight decay; 0 = off (reference)
+    prior_w: float = 0.0  #: weight of the reconstruction from z ~ N(0, I) (hybrid); 0 = off
     lr_schedule: str = "constant"  #: constant (reference) | cosine (to lr_min_factor*lr at end)
     lr_min_factor: float = 0.05  #: final lr / lr of the cosine schedule
     remap_classes: bool = True  #: reference remap {34: 10, 25: 28}
@@ -83,7 +84,7 @@ class TrainConfig:
             if not getattr(self, name) > 0:
                 raise ConfigError(f"TrainConfig.{name} must be > 0, got {getattr(self, name)}")
         for name in ("kl_w", "contact_w", "semantics_w", "kl_free_bits", "kl_warmup_steps",
-                     "weight_decay", "lr_min_factor"):
+                     "weight_decay", "prior_w", "lr_min_factor"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"TrainConfig.{name} must be >= 0, got {getattr(self, name)}")
         if self.num_workers < 0 or self.network_level < 0:

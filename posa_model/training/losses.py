@@ -9,6 +9,14 @@ encoder may put up to f nats per body into the latent without paying for it (Kin
 applied per body, so the sums of DDP ranks still add up to the single-process loss.
 ``LossTerms.kl`` always reports the plain KL.
 
+With ``prior_w`` > 0 (off by default; not in the reference) the trainer adds
+``prior_w * (contact_w * BCE + semantics_w * CE)`` of a second decoding of each body from
+z ~ N(0, I) (:func:`reconstruction_loss`): the "hybrid" objective of Sohn et al. 2015 (Learning
+Structured Output Representation using Deep Conditional Generative Models, Eq. 6, the GSNN term
+with POSA's N(0, I) prior). Sampling decodes from the prior, so this trains the decoder on the
+latents it will see at sampling time: prior samples must then fit the pose, and the latent is
+left to carry what the pose does not say.
+
 * KL = -1/2 sum_d (1 + logvar - mu^2 - exp(logvar)), summed over latent dims, divided by the
   batch size B.
 * BCE: binary cross-entropy of the contact logit (channel 0) against contact in {0, 1}, mean over
@@ -72,12 +80,26 @@ def cvae_loss(logits: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor,
         batch_size: the GLOBAL batch B the normalisers use; None = this batch's b.
         kl_free_bits: floor (nats per body, >= 0) on each body's KL in ``total``; 0 = off.
     """
-    b, v = contact.shape
-    big_b = b if batch_size is None else int(batch_size)
-    logits = logits.float()
+    big_b = contact.shape[0] if batch_size is None else int(batch_size)
     kl_b = kl_per_body(mu, logvar)
     kl = kl_b.sum() / big_b
     kl_term = kl if kl_free_bits <= 0 else kl_b.clamp_min(float(kl_free_bits)).sum() / big_b
+    bce, ce = reconstruction_loss(logits, contact, labels, batch_size=big_b)
+    total = kl_w * kl_term + contact_w * bce + semantics_w * ce
+    return LossTerms(total, kl, bce, ce)
+
+
+def reconstruction_loss(logits: torch.Tensor, contact: torch.Tensor,
+                        labels: torch.Tensor | None, batch_size: int | None = None,
+                        ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(BCE, CE) fp32 scalars: the contact and semantic terms of :func:`cvae_loss`.
+
+    logits (b, V, F); contact (b, V) in {0, 1}; labels (b, V) class ids or None (CE = 0);
+    sums divided by ``batch_size * V`` (the GLOBAL batch; None = this batch's b).
+    """
+    b, v = contact.shape
+    big_b = b if batch_size is None else int(batch_size)
+    logits = logits.float()
     bce = F.binary_cross_entropy_with_logits(logits[..., 0], contact.float(), reduction="sum")
     bce = bce / (big_b * v)
     if labels is not None and logits.shape[-1] > 1:
@@ -85,5 +107,4 @@ def cvae_loss(logits: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor,
                              reduction="sum") / (big_b * v)
     else:
         ce = logits.new_zeros(())
-    total = kl_w * kl_term + contact_w * bce + semantics_w * ce
-    return LossTerms(total, kl, bce, ce)
+    return bce, ce
