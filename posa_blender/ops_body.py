@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING
 
 import bpy
 import numpy as np
-from bpy.props import BoolProperty, EnumProperty, FloatVectorProperty, IntProperty, StringProperty
+from bpy.props import BoolProperty, EnumProperty, IntProperty, StringProperty
 
-from . import body, deps, prefs, props, runtime
+from . import body, deps, props
+from .ops_common import BodyModelOptions, ObjectModeOnly
 
 if TYPE_CHECKING:
     from bpy.stub_internal.rna_enums import OperatorReturnItems as OperatorReturn
@@ -38,49 +39,23 @@ def selected_rig(context: bpy.types.Context) -> tuple[bpy.types.Object | None, s
     return found.rig, ""
 
 
-class POSA_OT_add_body(bpy.types.Operator):
+class POSA_OT_add_body(BodyModelOptions, ObjectModeOnly, bpy.types.Operator):
     """Add a body (the stand-in or SMPL-X) with an armature of the 55 SMPL-X joints"""
 
     bl_idname = "posa.add_body"
     bl_label = "Add Body"
     bl_options = {"REGISTER", "UNDO"}
-
-    model: EnumProperty(name="Model", items=props.MODEL_ITEMS, default="STANDIN")
-    gender: EnumProperty(name="Gender", items=props.GENDER_ITEMS, default="neutral")
-    betas: FloatVectorProperty(name="Shape", size=props.NUM_BETAS, soft_min=-3, soft_max=3)
-    model_path: StringProperty(
-        name="Model Path", subtype="FILE_PATH", options={"SKIP_SAVE"},
-        description="SMPL-X model file or folder for Model = SMPL-X (for scripts); empty: the "
-        "folder set in the preferences",
-    )
-
-    @classmethod
-    def poll(cls, context: bpy.types.Context) -> bool:
-        if context.mode != "OBJECT":
-            cls.poll_message_set("Switch to Object Mode to add a body")
-            return False
-        return True
+    object_mode_task = "add a body"
 
     def execute(self, context: bpy.types.Context) -> set[OperatorReturn]:
         if missing := missing_body_modules():
             self.report({"ERROR"}, deps.missing_message(missing))
             return {"CANCELLED"}
-        model_path = ""
-        if self.model == "SMPLX":
-            model_path = self.model_path or prefs.settings(context).smplx_path
-            if not model_path:
-                self.report({"ERROR"}, "No SMPL-X folder set: choose it in Edit > Preferences > "
-                            "Add-ons > POSA Contacts > SMPL-X Folder (models from "
-                            "smpl-x.is.tue.mpg.de), or add the Stand-in body")
-                return {"CANCELLED"}
-        from posa_model.errors import PosaError
-
-        model_path = bpy.path.abspath(model_path) if model_path else ""
-        try:
-            model = runtime.body_model(model_path, self.gender)
-        except PosaError as exc:
-            self.report({"ERROR"}, str(exc))
+        loaded = self.load_body_model(context, "add the Stand-in body")
+        if isinstance(loaded, str):
+            self.report({"ERROR"}, loaded)
             return {"CANCELLED"}
+        model, model_path = loaded
         betas = np.asarray(self.betas, dtype=np.float32)[: model.num_betas]
         made = body.create_body(context, model, model_path=model_path, gender=self.gender,
                                 betas=betas)

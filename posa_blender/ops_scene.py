@@ -25,12 +25,11 @@ from bpy.props import (
     BoolProperty,
     EnumProperty,
     FloatProperty,
-    FloatVectorProperty,
     IntProperty,
-    StringProperty,
 )
 
 from . import arrays, body, contacts, deps, prefs, props, runtime
+from .ops_common import BodyModelOptions, ObjectModeOnly
 
 if TYPE_CHECKING:
     from bpy.stub_internal.rna_enums import OperatorReturnItems as OperatorReturn
@@ -354,7 +353,8 @@ class POSA_OT_guess_classes(bpy.types.Operator):
         return {"FINISHED"}
 
 
-class POSA_OT_populate_scene(_SceneOperator, bpy.types.Operator):
+class POSA_OT_populate_scene(_SceneOperator, BodyModelOptions, ObjectModeOnly,
+                              bpy.types.Operator):
     """Add bodies posed from a mix of presets and place them in the scene so that they sit,
     lie, stand and lean on its labelled objects without passing through them or each other"""
 
@@ -370,21 +370,7 @@ class POSA_OT_populate_scene(_SceneOperator, bpy.types.Operator):
     device: EnumProperty(name="Device", items=props.DEVICE_ITEMS, default="AUTO")
     resolution: FloatProperty(name="Grid Resolution", default=0.05, min=0.01, max=0.5,
                               subtype="DISTANCE", unit="LENGTH")
-    model: EnumProperty(name="Model", items=props.MODEL_ITEMS, default="STANDIN")
-    gender: EnumProperty(name="Gender", items=props.GENDER_ITEMS, default="neutral")
-    betas: FloatVectorProperty(name="Shape", size=props.NUM_BETAS, soft_min=-3, soft_max=3)
-    model_path: StringProperty(
-        name="Model Path", subtype="FILE_PATH", options={"SKIP_SAVE"},
-        description="SMPL-X model file or folder for Model = SMPL-X (for scripts); empty: the "
-        "folder set in the preferences",
-    )
-
-    @classmethod
-    def poll(cls, context: bpy.types.Context) -> bool:
-        if context.mode != "OBJECT":
-            cls.poll_message_set("Switch to Object Mode to populate the scene")
-            return False
-        return True
+    object_mode_task = "populate the scene"
 
     def execute(self, context: bpy.types.Context) -> set[OperatorReturn]:
         started = time.perf_counter()
@@ -393,18 +379,10 @@ class POSA_OT_populate_scene(_SceneOperator, bpy.types.Operator):
             return self._refuse(inputs)
         from posa_model.errors import PosaError
 
-        model_path = ""
-        if self.model == "SMPLX":
-            model_path = self.model_path or prefs.settings(context).smplx_path
-            if not model_path:
-                return self._refuse("No SMPL-X folder set: choose it in Edit > Preferences > "
-                                    "Add-ons > POSA Contacts > SMPL-X Folder, or populate with "
-                                    "the Stand-in body")
-            model_path = bpy.path.abspath(model_path)
-        try:
-            model = runtime.body_model(model_path, self.gender)
-        except PosaError as exc:
-            return self._refuse(str(exc))
+        loaded = self.load_body_model(context, "populate with the Stand-in body")
+        if isinstance(loaded, str):
+            return self._refuse(loaded)
+        model, model_path = loaded
         poses = mix_presets(self.pose_mix, self.n_bodies, self.preset)
 
         had_material = body.MATERIAL_NAME in bpy.data.materials
@@ -482,7 +460,7 @@ class POSA_OT_populate_scene(_SceneOperator, bpy.types.Operator):
                             faces=requests[0]["faces"], obstacles=inputs.obstacles, progress=True)
 
 
-class POSA_OT_refine_placement(_SceneOperator, bpy.types.Operator):
+class POSA_OT_refine_placement(_SceneOperator, ObjectModeOnly, bpy.types.Operator):
     """Move the selected body, dropped roughly where it should go, onto the nearest fitting
     place within a radius of where it is (other bodies are obstacles)"""
 
@@ -496,13 +474,7 @@ class POSA_OT_refine_placement(_SceneOperator, bpy.types.Operator):
     device: EnumProperty(name="Device", items=props.DEVICE_ITEMS, default="AUTO")
     resolution: FloatProperty(name="Grid Resolution", default=0.05, min=0.01, max=0.5,
                               subtype="DISTANCE", unit="LENGTH")
-
-    @classmethod
-    def poll(cls, context: bpy.types.Context) -> bool:
-        if context.mode != "OBJECT":
-            cls.poll_message_set("Switch to Object Mode to refine a placement")
-            return False
-        return True
+    object_mode_task = "refine a placement"
 
     def execute(self, context: bpy.types.Context) -> set[OperatorReturn]:
         started = time.perf_counter()

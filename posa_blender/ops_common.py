@@ -1,0 +1,62 @@
+"""What several operators share: the body-model options and the Object-Mode poll (mixins)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import bpy
+from bpy.props import EnumProperty, FloatVectorProperty, StringProperty
+
+from . import prefs, props, runtime
+
+if TYPE_CHECKING:  # the type checker sees the mixins as operators; at run time they are plain
+    _OperatorMixin = bpy.types.Operator
+else:
+    _OperatorMixin = object
+
+
+class ObjectModeOnly(_OperatorMixin):
+    """Mixin: the operator runs in Object Mode only; the greyed-out button says why."""
+
+    #: completes "Switch to Object Mode to ..."
+    object_mode_task = "run this"
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        if context.mode != "OBJECT":
+            cls.poll_message_set(f"Switch to Object Mode to {cls.object_mode_task}")
+            return False
+        return True
+
+
+class BodyModelOptions:
+    """Mixin: which body model an operator creates (stand-in or SMPL-X, gender, shape)."""
+
+    model: EnumProperty(name="Model", items=props.MODEL_ITEMS, default="STANDIN")
+    gender: EnumProperty(name="Gender", items=props.GENDER_ITEMS, default="neutral")
+    betas: FloatVectorProperty(name="Shape", size=props.NUM_BETAS, soft_min=-3, soft_max=3)
+    model_path: StringProperty(
+        name="Model Path", subtype="FILE_PATH", options={"SKIP_SAVE"},
+        description="SMPL-X model file or folder for Model = SMPL-X (for scripts); empty: the "
+        "folder set in the preferences",
+    )
+
+    def load_body_model(self: Any, context: bpy.types.Context, instead: str,
+                        ) -> tuple[Any, str] | str:
+        """(the ``smplx.SMPLX`` body model, its absolute path or "" for the stand-in), or the
+        error message for the user (``instead``: what they can do instead, e.g. "add the
+        Stand-in body")."""
+        from posa_model.errors import PosaError
+
+        model_path = ""
+        if self.model == "SMPLX":
+            model_path = self.model_path or prefs.settings(context).smplx_path
+            if not model_path:
+                return ("No SMPL-X folder set: choose it in Edit > Preferences > Add-ons > POSA "
+                        "Contacts > SMPL-X Folder (models from smpl-x.is.tue.mpg.de), or "
+                        f"{instead}")
+            model_path = bpy.path.abspath(model_path)
+        try:
+            return runtime.body_model(model_path, self.gender), model_path
+        except PosaError as exc:
+            return str(exc)
