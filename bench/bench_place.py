@@ -37,7 +37,7 @@ from posa_model.sample import load_sampler
 from posa_model.synth import compute_sdf_grid
 from posa_model.synth.primitives import Boxes
 
-DATA = Path("data/synth8k")  # made by the README's synthesize command
+DATA = Path("data/synth24k")  # made by the README's synthesize command (seed 2)
 
 
 def boxes_from_glb(path: Path) -> Boxes:

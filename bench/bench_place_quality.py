@@ -3,7 +3,8 @@
     python bench/bench_place_quality.py --data data/synth24k --rooms 20 --bodies 8 \\
         --checkpoint posa_model/assets/posa_standin.pt --checkpoint runs/r1/best.pt
 
-For each of the first ``--rooms`` test rooms of ``--data`` (scene names of ``test/``, sorted)
+For ``--rooms`` test rooms of ``--data`` (evenly spaced through the sorted scene names of
+``test/``, so bathrooms, bedrooms, kitchens, living rooms and offices all come up)
 and each checkpoint: ``--bodies`` bodies in the CLI's default pose mix
 (:data:`posa_model.placement.cli.DEFAULT_POSES`), seed ``--seed``, placed on two grids of the same
 room: an exact 5 cm grid built from the room's mesh (``scenes/<room>.glb``) and the dataset's own
@@ -33,8 +34,11 @@ from posa_model.scene import load_scene_grid, scene_grid_from_file  # noqa: E402
 
 
 def test_rooms(data: Path, n: int) -> list[str]:
+    """``n`` test rooms evenly spaced through the sorted names (so every room type is there)."""
     names = json.loads((data / "test" / "recording_names.json").read_text())
-    return sorted({scene_of(name) for name in names})[:n]
+    rooms = sorted({scene_of(name) for name in names})
+    picks = np.linspace(0, len(rooms) - 1, min(n, len(rooms))).round().astype(int)
+    return [rooms[i] for i in picks]
 
 
 def pooled(results: list) -> dict:
