@@ -158,9 +158,12 @@ def test_guess_classes_works_on_the_selection_and_keeps_classes_set_by_hand():
 
 
 @pytest.mark.slow
-def test_populate_places_five_bodies_that_touch_and_do_not_collide(room, monkeypatch):
-    """5 bodies (mixed poses) in the room: placed, touching, not in the furniture or each other,
-    and each Blender body exactly where posa_model placed it."""
+def test_populate_places_bodies_that_touch_and_do_not_collide(room, monkeypatch, capfd):
+    """5 bodies (mixed poses) in the room: at least 4 placed, touching, not in the furniture or
+    each other, and each Blender body exactly where posa_model placed it; a body that finds no
+    place is reported with the reason and removed. (Whether a given sampled map fits this
+    room's one sofa, chair and bed depends on the checkpoint; placement rates are measured in
+    bench/RESULTS.md.)"""
     import posa_model.place as place
 
     results = []
@@ -173,7 +176,13 @@ def test_populate_places_five_bodies_that_touch_and_do_not_collide(room, monkeyp
     monkeypatch.setattr(place, "place_bodies", recording)
     assert bpy.ops.posa.populate_scene(n_bodies=5, seed=0, device="CPU") == {"FINISHED"}
     placed = bodies()
-    assert len(placed) == 5 and all(p.placed for p in results[0].bodies)
+    unplaced = [p for p in results[0].bodies if not p.placed]
+    assert len(placed) == 5 - len(unplaced) >= 4
+    assert {obj.name for obj in placed} == {p.name for p in results[0].bodies if p.placed}
+    out = capfd.readouterr()
+    for p in unplaced:
+        assert f"{p.name} (" in out.out + out.err and "not placed" in out.out + out.err
+        assert p.reason and p.name not in bpy.data.objects
 
     by_name = {p.name: p for p in results[0].bodies}
     vertices = []
