@@ -249,7 +249,12 @@ class SceneInputs:
 
 
 class _SceneOperator:
-    """Shared checks of Populate Scene and Refine Placement."""
+    """Shared options and checks of Populate Scene and Refine Placement."""
+
+    seed: IntProperty(name="Seed", default=0, min=0)
+    device: EnumProperty(name="Device", items=props.DEVICE_ITEMS, default="AUTO")
+    resolution: FloatProperty(name="Grid Resolution", default=0.05, min=0.01, max=0.5,
+                              subtype="DISTANCE", unit="LENGTH")
 
     def _refuse(self, message: str) -> set[OperatorReturn]:
         self.report({"ERROR"}, message)  # type: ignore[attr-defined]
@@ -366,10 +371,6 @@ class POSA_OT_populate_scene(_SceneOperator, BodyModelOptions, ObjectModeOnly,
     pose_mix: EnumProperty(name="Poses", items=props.POSE_MIX_ITEMS, default="MIXED")
     preset: EnumProperty(name="Preset", items=props.preset_items,
                          description="The pose of every body when Poses is Preset")
-    seed: IntProperty(name="Seed", default=0, min=0)
-    device: EnumProperty(name="Device", items=props.DEVICE_ITEMS, default="AUTO")
-    resolution: FloatProperty(name="Grid Resolution", default=0.05, min=0.01, max=0.5,
-                              subtype="DISTANCE", unit="LENGTH")
     object_mode_task = "populate the scene"
 
     def execute(self, context: bpy.types.Context) -> set[OperatorReturn]:
@@ -470,10 +471,6 @@ class POSA_OT_refine_placement(_SceneOperator, ObjectModeOnly, bpy.types.Operato
 
     radius: FloatProperty(name="Radius", default=1.0, min=0.05, max=20.0, subtype="DISTANCE",
                           unit="LENGTH")
-    seed: IntProperty(name="Seed", default=0, min=0)
-    device: EnumProperty(name="Device", items=props.DEVICE_ITEMS, default="AUTO")
-    resolution: FloatProperty(name="Grid Resolution", default=0.05, min=0.01, max=0.5,
-                              subtype="DISTANCE", unit="LENGTH")
     object_mode_task = "refine a placement"
 
     def execute(self, context: bpy.types.Context) -> set[OperatorReturn]:
