@@ -19,6 +19,30 @@ class ScriptError(Exception):
     """A failure the script reports on stderr with exit status 1."""
 
 
+def add_output_arguments(parser: argparse.ArgumentParser, resolution: str) -> None:
+    """--out (.blend), --render (.png), --resolution WxH, --render-samples, --site-packages."""
+    parser.add_argument("--out", required=True, type=Path, help="the .blend file to write")
+    parser.add_argument("--render", type=Path, default=None, help="also render a PNG here")
+    parser.add_argument("--resolution", default=resolution, help="render size WxH")
+    parser.add_argument("--render-samples", type=int, default=32, help="Cycles samples")
+    parser.add_argument("--site-packages", default=None,
+                        help="extra folder with torch/scipy/smplx/igl for Blender's Python")
+
+
+def check_output_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Exit through ``parser.error`` on a bad --out / --render / --resolution; sets
+    ``args.size`` = (width, height) in pixels."""
+    if args.out.suffix.lower() != ".blend":
+        parser.error(f"--out must end in .blend, found {args.out}")
+    if args.render is not None and args.render.suffix.lower() != ".png":
+        parser.error(f"--render must end in .png, found {args.render}")
+    try:
+        width, height = (int(v) for v in args.resolution.lower().split("x"))
+    except ValueError:
+        parser.error(f"--resolution must be WxH, e.g. 960x540, found {args.resolution!r}")
+    args.size = (width, height)
+
+
 def script_argv(argv: list[str], inside_blender: bool) -> list[str]:
     """The arguments after ``--``; without ``--``, none inside Blender (its own arguments fill
     ``sys.argv``) and all of them under plain Python."""

@@ -31,7 +31,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from batch_common import (  # noqa: E402
     ScriptError,
+    add_output_arguments,
     call,
+    check_output_arguments,
     framing_camera,
     render_png,
     run_script,
@@ -68,26 +70,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--body", default="standin",
                         help="'standin' (default) or an SMPL-X model file or folder")
     parser.add_argument("--gender", default="neutral", choices=("neutral", "male", "female"))
-    parser.add_argument("--out", required=True, type=Path, help="the .blend file to write")
-    parser.add_argument("--render", type=Path, default=None, help="also render a PNG here")
-    parser.add_argument("--resolution", default="960x540", help="render size WxH")
-    parser.add_argument("--render-samples", type=int, default=32, help="Cycles samples")
-    parser.add_argument("--site-packages", default=None,
-                        help="extra folder with torch/scipy/smplx/igl for Blender's Python")
+    add_output_arguments(parser, resolution="960x540")
     args = parser.parse_args(argv)
-    if args.out.suffix.lower() != ".blend":
-        parser.error(f"--out must end in .blend, found {args.out}")
-    if args.render is not None and args.render.suffix.lower() != ".png":
-        parser.error(f"--render must end in .png, found {args.render}")
+    check_output_arguments(parser, args)
     if args.bodies < 1:
         parser.error(f"--bodies must be at least 1, found {args.bodies}")
     if args.scene is not None and args.scene.suffix.lower() not in (".blend", *IMPORTERS):
         parser.error(f"--scene must be .blend, {', '.join(IMPORTERS)}, found {args.scene}")
-    try:
-        width, height = (int(v) for v in args.resolution.lower().split("x"))
-    except ValueError:
-        parser.error(f"--resolution must be WxH, e.g. 960x540, found {args.resolution!r}")
-    args.size = (width, height)
     return args
 
 

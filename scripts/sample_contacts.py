@@ -22,7 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from batch_common import (  # noqa: E402
+    add_output_arguments,
     call,
+    check_output_arguments,
     framing_camera,
     render_png,
     run_script,
@@ -50,24 +52,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--display", default="contact", choices=("contact", "semantics"),
                         help="colour attribute shown in the saved file's viewport")
     parser.add_argument("--show-sample", type=int, default=0, help="sample the colours show")
-    parser.add_argument("--out", required=True, type=Path, help="the .blend file to write")
-    parser.add_argument("--render", type=Path, default=None, help="also render a PNG here")
-    parser.add_argument("--resolution", default="640x400", help="render size WxH")
-    parser.add_argument("--render-samples", type=int, default=32, help="Cycles samples")
-    parser.add_argument("--site-packages", default=None,
-                        help="extra folder with torch/scipy/smplx for Blender's Python")
+    add_output_arguments(parser, resolution="640x400")
     args = parser.parse_args(argv)
-    if args.out.suffix.lower() != ".blend":
-        parser.error(f"--out must end in .blend, found {args.out}")
-    if args.render is not None and args.render.suffix.lower() != ".png":
-        parser.error(f"--render must end in .png, found {args.render}")
+    check_output_arguments(parser, args)
     if args.n < 1:
         parser.error(f"--n must be at least 1, found {args.n}")
-    try:
-        width, height = (int(v) for v in args.resolution.lower().split("x"))
-    except ValueError:
-        parser.error(f"--resolution must be WxH, e.g. 640x400, found {args.resolution!r}")
-    args.size = (width, height)
     return args
 
 
