@@ -26,3 +26,11 @@ class HierarchyError(PosaError):
 
 class CheckpointError(PosaError):
     """A checkpoint is missing, malformed, or does not match the mesh hierarchy in use."""
+
+
+class FileFormatError(PosaError, ValueError):
+    """A file is not a regular file, is larger than a loader allows, or is malformed.
+
+    The default error of the bounded readers in :mod:`posa_model.io_utils`; loaders pass their
+    own subclass of :class:`PosaError` (e.g. :class:`CheckpointError`) instead.
+    """
