@@ -19,14 +19,17 @@ Conventions (OpenMesh's):
 
 Faces that OpenMesh refuses ("complex vertex", "complex edge", "patch re-linking failed") are
 refused here too and listed in :attr:`HalfedgeMesh.rejected_faces`; the mesh stays as OpenMesh
-would leave it.
+would leave it. Degenerate faces (a vertex twice) are refused up front with an
+:class:`~posa_model.errors.InputShapeError`: they corrupt the halfedge loops. Every walk around a
+vertex or a boundary is bounded by the number of halfedges; a loop that does not close raises
+:class:`~posa_model.errors.HierarchyError` instead of spinning forever.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InputShapeError
+from ..errors import HierarchyError, InputShapeError
 
 INVALID = -1
 
@@ -56,12 +59,22 @@ class HalfedgeMesh:
 
     def __init__(self, num_vertices: int, faces: np.ndarray) -> None:
         faces = np.asarray(faces)
-        if faces.ndim != 2 or faces.shape[1] != 3:
-            raise InputShapeError(f"faces: expected shape (F, 3), found {faces.shape}")
+        if faces.ndim != 2 or faces.shape[1] != 3 or (
+                faces.size and not np.issubdtype(faces.dtype, np.integer)):
+            raise InputShapeError(
+                f"faces: expected integers of shape (F, 3), found {faces.dtype} {faces.shape}")
         if faces.size and (faces.min() < 0 or faces.max() >= num_vertices):
             raise InputShapeError(
                 f"faces: indices must lie in [0, {num_vertices}), found range "
                 f"[{faces.min()}, {faces.max()}]"
+            )
+        degenerate = (faces[:, 0] == faces[:, 1]) | (faces[:, 1] == faces[:, 2]) | (
+            faces[:, 0] == faces[:, 2])
+        if degenerate.any():
+            i = int(np.flatnonzero(degenerate)[0])
+            raise InputShapeError(
+                f"faces: {int(degenerate.sum())} degenerate faces repeat a vertex, e.g. face {i} "
+                f"{faces[i].tolist()}"
             )
         self.num_vertices = int(num_vertices)
         self.to_vertex: list[int] = []
@@ -96,10 +109,14 @@ class HalfedgeMesh:
         limit = len(self.to_vertex)
         while h != start:
             if h == INVALID or len(out) > limit:
-                raise RuntimeError(f"halfedge loop around vertex {v} is broken")
+                raise self._broken(f"the loop of halfedges around vertex {v} does not close")
             out.append(h)
             h = nxt[h ^ 1]
         return out
+
+    def _broken(self, what: str) -> HierarchyError:
+        face = len(self.accepted_faces) + len(self.rejected_faces)
+        return HierarchyError(f"halfedge connectivity is broken while adding face {face}: {what}")
 
     def vertex_vertex_order(self, v: int) -> list[int]:
         """Neighbours of ``v`` in OpenMesh's ``mesh.vv(v)`` order."""
@@ -117,12 +134,13 @@ class HalfedgeMesh:
             return INVALID
         to, nxt = self.to_vertex, self.next_halfedge
         h = h0
-        while True:
+        for _ in range(len(to) + 1):
             if to[h] == end:
                 return h
             h = nxt[h ^ 1]
             if h == h0 or h == INVALID:
                 return INVALID
+        raise self._broken(f"the loop of halfedges around vertex {start} does not close")
 
     # ----------------------------------------------------------------------------- building
     def _new_edge(self, a: int, b: int) -> int:
@@ -171,10 +189,14 @@ class HalfedgeMesh:
             if nxt[inner_prev] == inner_next:
                 continue
             boundary_prev = inner_next ^ 1
-            while True:
+            for _ in range(len(nxt) + 1):
                 boundary_prev = nxt[boundary_prev] ^ 1
-                if face[boundary_prev] == INVALID:
+                if boundary_prev < 0 or face[boundary_prev] == INVALID:
                     break
+            else:
+                raise self._broken(f"no boundary halfedge around vertex {vs[ii]}")
+            if boundary_prev < 0:
+                raise self._broken(f"an open halfedge loop around vertex {vs[ii]}")
             boundary_next = nxt[boundary_prev]
             if boundary_prev == inner_prev:
                 return PATCH_RELINK_FAILED

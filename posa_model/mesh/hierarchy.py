@@ -33,7 +33,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from ..errors import HierarchyError, InputShapeError
-from ..io_utils import atomic_savez
+from ..io_utils import atomic_savez, npz_scalar, read_npz_bounded
 from .halfedge import HalfedgeMesh
 from .spirals import extract_spirals
 
@@ -43,6 +43,16 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 #: Bump when :func:`build_hierarchy` would produce different output, to invalidate caches.
 BUILD_VERSION = 1
+#: Most levels a stored hierarchy may have, and the largest spiral length / dilation it may use.
+MAX_LEVELS = 16
+MAX_SEQ_LENGTH = 64
+MAX_DILATION = 16
+#: Largest uncompressed content of a hierarchy (or stand-in body) ``.npz`` that is read.
+MAX_FILE_BYTES = 1 << 30
+
+# Stored field -> the numpy kinds it may have ("f" float, "iu" integer).
+_FIELD_KINDS = {"vertices": "fiu", "faces": "iu", "spirals": "iu", "down": "iu",
+                "up_index": "iu", "up_weight": "fiu"}
 
 _ASSETS = Path(__file__).resolve().parents[1] / "assets"
 STANDIN_BODY_PATH = _ASSETS / "standin" / "smplx" / "SMPLX_NEUTRAL.npz"
@@ -198,6 +208,12 @@ def validate_hierarchy(h: MeshHierarchy, source: str = "MeshHierarchy") -> None:
             fail("faces", k, f"expected shape (F, 3), found {f.shape}")
         if f.size and (f.min() < 0 or f.max() >= n):
             fail("faces", k, f"indices must lie in [0, {n}), found [{f.min()}, {f.max()}]")
+        if f.size:
+            bad = (f[:, 0] == f[:, 1]) | (f[:, 1] == f[:, 2]) | (f[:, 0] == f[:, 2])
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                fail("faces", k, f"{int(bad.sum())} degenerate faces repeat a vertex, e.g. "
+                     f"face {i} {f[i].tolist()}")
         if s.shape != (n, h.seq_length):
             fail("spirals", k, f"expected shape ({n}, {h.seq_length}), found {s.shape}")
         if s.size and (s.min() < 0 or s.max() >= n):
@@ -815,48 +831,76 @@ def save_hierarchy(
     return atomic_savez(path, compressed=True, **arrays)
 
 
+def _require_hierarchy_file(path: Path) -> None:
+    if not os.path.lexists(path):
+        raise HierarchyError(f"{path}: hierarchy file not found")
+
+
 def stored_source_key(path: str | os.PathLike) -> str | None:
     """The ``source_key`` saved with a hierarchy file, or None if it has none."""
-    with np.load(path, allow_pickle=False) as z:
-        return str(z["source_key"]) if "source_key" in z.files else None
+    path = Path(path)
+    _require_hierarchy_file(path)
+    data = read_npz_bounded(path, "hierarchy", keys=("source_key",), kinds="US",
+                            error=HierarchyError)
+    if "source_key" not in data:
+        return None
+    return npz_scalar(data, "source_key", str(path), "US", HierarchyError)
+
+
+def _int_field(data: dict[str, np.ndarray], path: Path, key: str, lo: int, hi: int) -> int:
+    value = npz_scalar(data, key, str(path), "iu", HierarchyError)
+    if not lo <= value <= hi:
+        raise HierarchyError(f"{path}: field {key!r} must be in {lo}..{hi}, found {value}")
+    return int(value)
 
 
 def load_hierarchy(path: str | os.PathLike) -> MeshHierarchy:
-    """Read a file written by :func:`save_hierarchy`, validating it and its fingerprint."""
+    """Read a file written by :func:`save_hierarchy`, validating it and its fingerprint.
+
+    Bounded: the file must be a regular file, its arrays are read through
+    :func:`posa_model.io_utils.read_npz_bounded` (at most :data:`MAX_FILE_BYTES`), the header
+    fields must be integer scalars in range and each array of the kind its field needs.
+
+    Raises:
+        HierarchyError: naming the file and the field, for every malformed input.
+    """
     path = Path(path)
-    if not path.is_file():
-        raise HierarchyError(f"{path}: hierarchy file not found")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            data = {key: z[key] for key in z.files}
-    except (OSError, ValueError, EOFError) as exc:
-        raise HierarchyError(f"{path}: not a readable .npz file ({exc})") from exc
-
-    def get(key: str) -> np.ndarray:
-        if key not in data:
-            raise HierarchyError(f"{path}: field {key!r} is missing")
-        return data[key]
-
-    version = int(get("format_version"))
+    _require_hierarchy_file(path)
+    data = read_npz_bounded(path, "hierarchy", max_bytes=MAX_FILE_BYTES, error=HierarchyError)
+    version = npz_scalar(data, "format_version", str(path), "iu", HierarchyError)
     if version != FORMAT_VERSION:
         raise HierarchyError(
             f"{path}: field 'format_version': expected {FORMAT_VERSION}, found {version}"
         )
-    levels = int(get("levels"))
+    levels = _int_field(data, path, "levels", 0, MAX_LEVELS)
+    seq_length = _int_field(data, path, "seq_length", 1, MAX_SEQ_LENGTH)
+    dilation = _int_field(data, path, "dilation", 1, MAX_DILATION)
+    stored = npz_scalar(data, "fingerprint", str(path), "US", HierarchyError)
+
+    def get(name: str, k: int) -> np.ndarray:
+        key = f"{name}_{k}"
+        if key not in data:
+            raise HierarchyError(f"{path}: field {key!r} is missing")
+        a = data[key]
+        if a.dtype.kind not in _FIELD_KINDS[name]:
+            raise HierarchyError(f"{path}: field {key!r} must hold "
+                                 f"{'numbers' if 'f' in _FIELD_KINDS[name] else 'integers'}, "
+                                 f"found dtype {a.dtype}")
+        return a
+
     try:
         h = MeshHierarchy(
-            vertices=tuple(get(f"vertices_{k}") for k in range(levels + 1)),
-            faces=tuple(get(f"faces_{k}") for k in range(levels + 1)),
-            down=tuple(get(f"down_{k}") for k in range(levels)),
-            up_index=tuple(get(f"up_index_{k}") for k in range(levels)),
-            up_weight=tuple(get(f"up_weight_{k}") for k in range(levels)),
-            spirals=tuple(get(f"spirals_{k}") for k in range(levels + 1)),
-            seq_length=int(get("seq_length")),
-            dilation=int(get("dilation")),
+            vertices=tuple(get("vertices", k) for k in range(levels + 1)),
+            faces=tuple(get("faces", k) for k in range(levels + 1)),
+            down=tuple(get("down", k) for k in range(levels)),
+            up_index=tuple(get("up_index", k) for k in range(levels)),
+            up_weight=tuple(get("up_weight", k) for k in range(levels)),
+            spirals=tuple(get("spirals", k) for k in range(levels + 1)),
+            seq_length=seq_length,
+            dilation=dilation,
         )
     except HierarchyError as exc:
         raise HierarchyError(f"{path}: {exc}") from exc
-    stored = str(get("fingerprint"))
     if stored != h.fingerprint:
         raise HierarchyError(
             f"{path}: field 'fingerprint': stored {stored[:16]}..., recomputed "
@@ -924,13 +968,16 @@ STANDIN_PARAMS = {"factor": 4, "levels": 4, "seq_length": 9, "dilation": 1}
 
 
 def _read_body(body_path: Path) -> tuple[np.ndarray, np.ndarray]:
-    if not body_path.is_file():
+    if not os.path.lexists(body_path):
         raise HierarchyError(f"{body_path}: stand-in body file not found")
-    with np.load(body_path, allow_pickle=False) as z:
-        missing = [k for k in ("v_template", "f") if k not in z.files]
-        if missing:
-            raise HierarchyError(f"{body_path}: fields {missing} are missing")
-        return z["v_template"], z["f"].astype(np.int64)
+    z = read_npz_bounded(body_path, "stand-in body", keys=("v_template", "f"), kinds="fiu",
+                         max_bytes=MAX_FILE_BYTES, error=HierarchyError)
+    missing = [k for k in ("v_template", "f") if k not in z]
+    if missing:
+        raise HierarchyError(f"{body_path}: fields {missing} are missing")
+    if z["f"].dtype.kind not in "iu":
+        raise HierarchyError(f"{body_path}: field 'f' must hold integers, found {z['f'].dtype}")
+    return z["v_template"], z["f"].astype(np.int64)
 
 
 def body_source_key(body_path: str | os.PathLike = STANDIN_BODY_PATH) -> str:
