@@ -34,3 +34,7 @@ class FileFormatError(PosaError, ValueError):
     The default error of the bounded readers in :mod:`posa_model.io_utils`; loaders pass their
     own subclass of :class:`PosaError` (e.g. :class:`CheckpointError`) instead.
     """
+
+
+class ModelConfigError(CheckpointError, ValueError):
+    """A model configuration has a field of the wrong type or out of its range."""

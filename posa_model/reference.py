@@ -29,7 +29,8 @@ from pathlib import Path
 import torch
 
 from .errors import CheckpointError
-from .nn.config import ModelConfig
+from .nn.checkpoint import check_state_dict, load_weights_only
+from .nn.config import LIMITS, ModelConfig
 from .nn.cvae import POSA
 
 _ENCODER_SPIRAL_INDEX = (0, 1, 3, 5)  # the reference's Sequential skips its 2 down-samplers
@@ -63,43 +64,64 @@ def to_reference_state_dict(model: POSA) -> dict[str, torch.Tensor]:
     return {mapping[k]: v for k, v in model.state_dict().items()}
 
 
+def _matrix(state: dict[str, torch.Tensor], key: str, where: str) -> torch.Tensor:
+    """The 2-d weight ``state[key]``, named in the error when missing or of another rank."""
+    if key not in state:
+        raise CheckpointError(f"{where}: model_state_dict lacks the reference parameter {key!r}")
+    tensor = state[key]
+    if tensor.ndim != 2:
+        raise CheckpointError(f"{where}: model_state_dict[{key!r}] must be a 2-d weight matrix, "
+                              f"found shape {tuple(tensor.shape)}")
+    return tensor
+
+
 def _infer_config(state: dict[str, torch.Tensor], where: str) -> ModelConfig:
     """Read the model configuration off the reference weights' shapes."""
-    try:
-        first = state["encoder.en_spiral.0.conv.layer.weight"]
-        mu = state["encoder.en_mu.weight"]
-        lin0 = state["decoder.de_spiral.0.conv.layer.weight"]
-        channels = state["encoder.en_spiral.1.conv.layer.weight"].shape[0]
-    except KeyError as exc:
-        raise CheckpointError(
-            f"{where}: model_state_dict lacks the reference parameter {exc.args[0]!r}"
-        ) from exc
+    first = _matrix(state, "encoder.en_spiral.0.conv.layer.weight", where)
+    mu = _matrix(state, "encoder.en_mu.weight", where)
+    lin0 = _matrix(state, "decoder.de_spiral.0.conv.layer.weight", where)
+    channels = _matrix(state, "encoder.en_spiral.1.conv.layer.weight", where).shape[0]
     decoder_ids = {
-        int(m.group(1)) for k in state if (m := re.match(r"decoder\.de_spiral\.(\d+)\.", k))
+        int(m.group(1)) for k in state
+        if (m := re.match(r"decoder\.de_spiral\.(\d{1,6})\.", k))
     }
     num_hidden = max(decoder_ids) - 2
+    if not LIMITS["num_hidden_layers"][0] <= num_hidden <= LIMITS["num_hidden_layers"][1]:
+        raise CheckpointError(f"{where}: model_state_dict has decoder.de_spiral.{max(decoder_ids)}"
+                              f"; {num_hidden} hidden layers is outside "
+                              f"{LIMITS['num_hidden_layers']}")
     out_key = f"decoder.de_spiral.{num_hidden + 2}.layer.weight"
     if out_key not in state:
         raise CheckpointError(f"{where}: model_state_dict lacks the output layer {out_key!r}")
-    out_channels = state[out_key].shape[0]
+    out_channels = _matrix(state, out_key, where).shape[0]
     z_dim, h_dim = mu.shape
     if lin0.shape[1] != 3 + z_dim:
         raise CheckpointError(
             f"{where}: decoder.de_spiral.0 has shape {tuple(lin0.shape)}; expected 3 + z_dim "
             f"= {3 + z_dim} inputs"
         )
+    if first.shape[1] % (3 + out_channels):
+        raise CheckpointError(
+            f"{where}: encoder.en_spiral.0.conv.layer.weight has {first.shape[1]} inputs, not a "
+            f"multiple of 3 + {out_channels} output channels (seq_length * (3 + F))"
+        )
+    if channels % 8:
+        raise CheckpointError(
+            f"{where}: {channels} spiral channels; the reference's GroupNorm uses 8 groups, "
+            "so reference weights must have a multiple of 8 channels"
+        )
     use_semantics = out_channels > 1
-    return ModelConfig(
+    return ModelConfig.from_dict(dict(
         use_semantics=use_semantics,
         num_classes=out_channels - 1 if use_semantics else 42,
-        z_dim=z_dim,
-        h_dim=h_dim,
-        channels=channels,
+        z_dim=int(z_dim),
+        h_dim=int(h_dim),
+        channels=int(channels),
         num_groups=8,  # the reference default; GroupNorm groups are not visible in the weights
-        seq_length=first.shape[1] // (3 + out_channels),
+        seq_length=int(first.shape[1]) // (3 + out_channels),
         num_hidden_layers=num_hidden,
         network_level=2,
-    )
+    ), source=f"{where} (model configuration read off the weights' shapes)")
 
 
 def load_reference(checkpoint_path: str | os.PathLike, mesh_ds_dir: str | os.PathLike,
@@ -113,23 +135,19 @@ def load_reference(checkpoint_path: str | os.PathLike, mesh_ds_dir: str | os.Pat
     ``frame="reference"``). The file is read with ``weights_only=True``.
 
     Raises:
-        CheckpointError: unreadable file, missing/extra parameters, shapes that disagree with
-            the mesh_ds folder (e.g. weights for another mesh).
+        CheckpointError: unreadable file (or not a regular file), non-tensor or non-finite
+            weights (named), missing/extra parameters, weights of the wrong rank, shapes that
+            disagree with the mesh_ds folder (e.g. weights for another mesh).
+        HierarchyError: a malformed mesh_ds folder (naming the file).
     """
     from .mesh.mesh_ds import read_mesh_ds
 
     path = Path(checkpoint_path)
-    if not path.is_file():
-        raise CheckpointError(f"reference checkpoint not found: {path}")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise CheckpointError(
-            f"{path}: cannot be read as a weights-only torch file ({exc})"
-        ) from exc
+    payload = load_weights_only(path, "reference checkpoint")
     state = payload.get("model_state_dict") if isinstance(payload, dict) else None
     if not isinstance(state, dict):
         raise CheckpointError(f"{path}: expected a dict with a 'model_state_dict' field")
+    check_state_dict(state, str(path), "model_state_dict")
     config = _infer_config(state, str(path))
     hierarchy = read_mesh_ds(mesh_ds_dir, seq_length=config.seq_length)
     model = POSA.from_hierarchy(config, hierarchy)

@@ -10,6 +10,12 @@ Keys:
         posa_model.frames.canonicalize, the default; "reference": the reference code's
         pelvis-centred fixed rotation, for data made by it), training summary, ...),
     extra (dict; the trainer keeps optimiser / RNG / step state here for exact resume).
+
+:func:`read_checkpoint` refuses, with a :class:`CheckpointError` naming the file and the field:
+a file that is not a regular file or is larger than :data:`MAX_CHECKPOINT_BYTES`, state-dict
+values that are not floating-point tensors or hold NaN/Inf (the name of the tensor is given),
+more than :data:`MAX_PARAMETERS` weights, a model_config out of range, a meta that is not a
+dict of str / int / float / bool / None, an extra whose known fields have the wrong types.
 """
 
 from __future__ import annotations
@@ -23,11 +29,22 @@ import torch
 from torch import nn
 
 from ..errors import CheckpointError
-from ..io_utils import atomic_torch_save
+from ..io_utils import atomic_torch_save, open_regular_file
 from .config import ModelConfig
 
 FORMAT = "posa_model.checkpoint"
 FORMAT_VERSION = 1
+#: Largest checkpoint file read (the shipped one is 4 MB; a reference-sized fp32 one ~25 MB
+#: with the optimiser state).
+MAX_CHECKPOINT_BYTES = 2 << 30
+#: Most weights a state dict may hold (the reference model has 1.9 M).
+MAX_PARAMETERS = 200_000_000
+#: Types ``extra``'s known fields must have when present.
+_EXTRA_TYPES: dict[str, tuple[type, ...]] = {
+    "train_config": (dict,), "optimizer": (dict,), "rng": (dict,), "history": (list,),
+    "epoch": (int,), "step": (int,), "world_size": (int,),
+    "best_score": (int, float, type(None)),
+}
 
 
 def unwrap_model(model: nn.Module) -> nn.Module:
@@ -81,28 +98,101 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, hierarchy_fingerp
     return atomic_torch_save(path, payload)
 
 
-def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
-    """Load and validate a checkpoint file (``weights_only=True``: no code is unpickled)."""
+def load_weights_only(path: str | os.PathLike, what: str = "checkpoint") -> Any:
+    """``torch.load(weights_only=True)`` of a regular file of at most
+    :data:`MAX_CHECKPOINT_BYTES`; every failure is a :class:`CheckpointError`."""
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint file not found: {path}")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for corrupt or unsafe files
-        raise CheckpointError(
-            f"{path}: cannot be read as a weights-only torch file ({exc})"
-        ) from exc
+    if not os.path.lexists(path):
+        raise CheckpointError(f"{what} file not found: {path}")
+    with open_regular_file(path, what, CheckpointError, MAX_CHECKPOINT_BYTES) as f:
+        try:
+            return torch.load(f, map_location="cpu", weights_only=True)
+        except Exception as exc:  # torch raises many types for corrupt or unsafe files
+            raise CheckpointError(
+                f"{path}: cannot be read as a weights-only torch file "
+                f"({type(exc).__name__}: {str(exc)[:300]})"
+            ) from exc
+
+
+def check_state_dict(state: Any, where: str, field_name: str = "state_dict") -> None:
+    """Raise CheckpointError unless ``state`` maps str names to finite floating-point tensors
+    of at most :data:`MAX_PARAMETERS` values in all (the offending name is given)."""
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{where}: field {field_name!r} must be a dict, found "
+                              f"{type(state).__name__}")
+    total = 0
+    for key, value in state.items():
+        if not isinstance(key, str):
+            raise CheckpointError(f"{where}: {field_name} key {str(key)[:60]!r} is not a string")
+        if not isinstance(value, torch.Tensor):
+            raise CheckpointError(f"{where}: {field_name}[{key!r}] must be a tensor, found "
+                                  f"{type(value).__name__}")
+        if not value.is_floating_point() or value.is_complex():
+            raise CheckpointError(f"{where}: {field_name}[{key!r}] must hold floating-point "
+                                  f"weights, found {value.dtype}")
+        total += value.numel()
+        if total > MAX_PARAMETERS:
+            raise CheckpointError(f"{where}: {field_name} holds more than {MAX_PARAMETERS} "
+                                  "weights")
+        if not bool(torch.isfinite(value).all()):
+            bad = int((~torch.isfinite(value)).sum())
+            raise CheckpointError(f"{where}: {field_name}[{key!r}] has {bad} NaN or infinite "
+                                  "values; refusing weights that would sample garbage")
+
+
+def _check_meta(meta: Any, where: str) -> dict[str, Any]:
+    if meta is None:
+        return {}
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{where}: field 'meta' must be a dict, found {type(meta).__name__}")
+    for key, value in meta.items():
+        if not isinstance(key, str):
+            raise CheckpointError(f"{where}: meta key {str(key)[:60]!r} is not a string")
+        if not isinstance(value, str | int | float | bool | type(None)):
+            raise CheckpointError(f"{where}: meta[{key!r}] must be a str, int, float, bool or "
+                                  f"None, found {type(value).__name__}")
+    for key, kind in (("trained", bool), ("frame", str), ("description", str)):
+        if key in meta and not isinstance(meta[key], kind):
+            raise CheckpointError(f"{where}: meta[{key!r}] must be a {kind.__name__}, found "
+                                  f"{str(meta[key])[:60]!r}")
+    return dict(meta)
+
+
+def _check_extra(extra: Any, where: str) -> dict[str, Any]:
+    if extra is None:
+        return {}
+    if not isinstance(extra, dict):
+        raise CheckpointError(f"{where}: field 'extra' must be a dict, found "
+                              f"{type(extra).__name__}")
+    for key, kinds in _EXTRA_TYPES.items():
+        value = extra.get(key)
+        if key in extra and (not isinstance(value, kinds) or (
+                isinstance(value, bool) and bool not in kinds)):
+            names = " or ".join(k.__name__ for k in kinds)
+            raise CheckpointError(f"{where}: extra[{key!r}] must be a {names}, found "
+                                  f"{type(value).__name__}")
+    return dict(extra)
+
+
+def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
+    """Load and validate a checkpoint file (``weights_only=True``: no code is unpickled).
+
+    Raises:
+        CheckpointError: naming the file and the field (see the module docstring).
+    """
+    path = Path(path)
+    payload = load_weights_only(path, "checkpoint")
     if not isinstance(payload, dict):
         raise CheckpointError(f"{path}: expected a dict, found {type(payload).__name__}")
-    if payload.get("format") != FORMAT:
+    if not isinstance(payload.get("format"), str) or payload["format"] != FORMAT:
         hint = (" (it looks like a reference POSA checkpoint: use "
                 "posa_model.reference.load_reference with its mesh_ds folder)"
                 if "model_state_dict" in payload else "")
         raise CheckpointError(f"{path}: not a posa_model checkpoint (field 'format'){hint}")
     version = payload.get("format_version")
-    if version != FORMAT_VERSION:
+    if type(version) is not int or version != FORMAT_VERSION:
         raise CheckpointError(
-            f"{path}: format_version {version!r} is not supported (this code reads "
+            f"{path}: format_version {str(version)[:40]} is not supported (this code reads "
             f"{FORMAT_VERSION})"
         )
     for key, kind in (("model_config", dict), ("hierarchy_fingerprint", str),
@@ -110,19 +200,21 @@ def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
         if not isinstance(payload.get(key), kind):
             raise CheckpointError(f"{path}: field {key!r} is missing or not a {kind.__name__}")
     regressor = payload["frame_regressor"]
-    if regressor.ndim != 2 or regressor.shape[0] != 4 or not torch.isfinite(regressor).all():
+    if (regressor.ndim != 2 or regressor.shape[0] != 4 or not regressor.is_floating_point()
+            or regressor.numel() > MAX_PARAMETERS or not torch.isfinite(regressor).all()):
         raise CheckpointError(
-            f"{path}: field 'frame_regressor' must be a finite (4, V) tensor, found "
-            f"{tuple(regressor.shape)}"
+            f"{path}: field 'frame_regressor' must be a finite floating-point (4, V) tensor, "
+            f"found {regressor.dtype} {tuple(regressor.shape)}"
         )
     config = ModelConfig.from_dict(payload["model_config"], source=str(path))
+    check_state_dict(payload["state_dict"], str(path))
     return Checkpoint(
         config=config,
         hierarchy_fingerprint=payload["hierarchy_fingerprint"],
         state_dict=payload["state_dict"],
-        frame_regressor=regressor,
-        meta=dict(payload.get("meta") or {}),
-        extra=dict(payload.get("extra") or {}),
+        frame_regressor=regressor.float(),
+        meta=_check_meta(payload.get("meta"), str(path)),
+        extra=_check_extra(payload.get("extra"), str(path)),
         path=path,
     )
 

@@ -6,7 +6,21 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import CheckpointError
+from ..errors import ModelConfigError
+
+#: Inclusive (low, high) of every int field. The highs bound what a checkpoint or a settings
+#: file can make us allocate (a z_dim of 10**7 would ask for gigabytes before any check).
+LIMITS: dict[str, tuple[int, int]] = {
+    "num_classes": (1, 1024),
+    "z_dim": (2, 4096),  # the decoder's first block has z_dim // 2 channels
+    "h_dim": (1, 8192),
+    "channels": (1, 1024),
+    "num_groups": (1, 1024),  # and it must divide channels
+    "seq_length": (1, 64),
+    "dilation": (1, 16),
+    "num_hidden_layers": (0, 64),
+    "network_level": (0, 16),
+}
 
 
 @dataclass(frozen=True)
@@ -27,6 +41,30 @@ class ModelConfig:
     num_hidden_layers: int = 3  #: decoder's 64->64 spiral blocks
     network_level: int = 2  #: hierarchy level the network runs on (655 vertices for SMPL-X)
 
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self, source: str = "ModelConfig") -> None:
+        """Raise :class:`ModelConfigError` naming ``source`` and the field unless every field
+        has its type and lies in :data:`LIMITS`, and ``num_groups`` divides ``channels``."""
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name == "use_semantics":
+                if not isinstance(value, bool):
+                    raise ModelConfigError(f"{source}: model_config.{f.name} must be a bool, "
+                                           f"got {value!r}")
+                continue
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ModelConfigError(f"{source}: model_config.{f.name} must be an int, got "
+                                       f"{value!r}")
+            lo, hi = LIMITS[f.name]
+            if not lo <= value <= hi:
+                raise ModelConfigError(f"{source}: model_config.{f.name} must be in {lo}..{hi}, "
+                                       f"got {value}")
+        if self.channels % self.num_groups:
+            raise ModelConfigError(f"{source}: model_config.num_groups ({self.num_groups}) must "
+                                   f"divide model_config.channels ({self.channels})")
+
     @property
     def feature_dim(self) -> int:
         """Channels of the egocentric feature map: contact (1) [+ one-hot classes]."""
@@ -43,14 +81,15 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "config") -> ModelConfig:
         """Rebuild from :meth:`to_dict` output, naming ``source`` and the field on bad input."""
-        fields = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - set(fields))
+        if not isinstance(data, dict):
+            raise ModelConfigError(f"{source}: model_config must be a dict, found "
+                                   f"{type(data).__name__}")
+        fields = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(str(k)[:40] for k in set(data) - fields)
         if unknown:
-            raise CheckpointError(f"{source}: unknown model_config fields {unknown}")
-        for key, value in data.items():
-            expected = bool if fields[key].type in ("bool", bool) else int
-            if expected is int and (isinstance(value, bool) or not isinstance(value, int)):
-                raise CheckpointError(f"{source}: model_config.{key} must be an int, got {value!r}")
-            if expected is bool and not isinstance(value, bool):
-                raise CheckpointError(f"{source}: model_config.{key} must be a bool, got {value!r}")
+            raise ModelConfigError(f"{source}: unknown model_config fields {unknown[:10]}")
+        config = cls.__new__(cls)  # validate with the source named before __post_init__ runs
+        for f in dataclasses.fields(cls):
+            object.__setattr__(config, f.name, data.get(f.name, f.default))
+        config.validate(source)
         return cls(**data)
