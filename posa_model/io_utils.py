@@ -191,7 +191,7 @@ class NpyHeader:
     nbytes: int
 
 
-_KIND_NAMES = {"b": "bool", "i": "signed int", "u": "unsigned int", "f": "float",
+_KIND_NAMES = {"b": "bool", "i": "signed int", "u": "unsigned int", "f": "floating-point",
                "c": "complex", "U": "unicode string", "S": "byte string"}
 
 
@@ -223,7 +223,7 @@ def read_npy_header(fp: IO[bytes], where: str, kinds: str = "biuf",
     except PosaError:
         raise
     except _READ_ERRORS as exc:
-        raise error(f"{where}: not a valid .npy array header ({type(exc).__name__}: "
+        raise error(f"{where}: cannot read the .npy array header ({type(exc).__name__}: "
                     f"{_short(exc)})") from exc
     dtype = np.dtype(dtype)
     if dtype.hasobject or dtype.names is not None or dtype.subdtype is not None:

@@ -16,6 +16,12 @@ Files (the reference format, one scene per name in a folder):
   largest side) and only our reader understands it.
 * ``<scene>_sdf.npy`` float32 and ``<scene>_semantics.npy`` uint8.
 
+Loading is bounded: the three files must be regular files (a FIFO is refused, not waited on),
+the header is read by :func:`posa_model.io_utils.read_json_bounded` (finite numbers only) and
+its fields are type-checked (``dim`` / ``shape`` ints of at most :data:`MAX_GRID_SIDE` per side
+and :data:`MAX_GRID_NODES` in all, ``min`` / ``max`` / ``bbox`` finite), the arrays are read
+only after their ``.npy`` headers match (kind, size); errors name the file and the field.
+
 ``up="z"`` reads a grid stored in a z-up frame (PROX's scenes) and turns it into the y-up frame
 exactly: the rotation ``(x, y, z) -> (x, z, -y)`` of :func:`posa_model.frames.blender_to_smplx`
 is an axis permutation plus a flip, so the nodes map onto nodes and nothing is resampled.
@@ -34,12 +40,18 @@ import torch
 
 from ..classes import NUM_CLASSES
 from ..errors import InputShapeError, PosaError
-from ..io_utils import atomic_write
+from ..io_utils import atomic_write, read_json_bounded, read_npy_bounded
 
 __all__ = ["SceneGrid", "TorchSceneGrid", "load_scene_grid", "save_scene_grid",
            "trilinear_lookup"]
 
 UpAxis = Literal["y", "z"]
+
+#: Most nodes a grid file may declare (1 GiB of float32 distances), and the longest side.
+MAX_GRID_NODES = 1 << 28
+MAX_GRID_SIDE = 4096
+#: Largest ``<scene>.json`` header read.
+MAX_HEADER_BYTES = 1 << 20
 
 
 @dataclass
@@ -59,9 +71,12 @@ class SceneGrid:
     def __post_init__(self) -> None:
         self.sdf = np.ascontiguousarray(self.sdf, dtype=np.float32)
         self.semantics = np.ascontiguousarray(self.semantics, dtype=np.uint8)
-        self.grid_min = np.asarray(self.grid_min, dtype=np.float64).reshape(3)
-        self.grid_max = np.asarray(self.grid_max, dtype=np.float64).reshape(3)
-        self.bbox = np.asarray(self.bbox, dtype=np.float64).reshape(2, 3)
+        for name, shape in (("grid_min", (3,)), ("grid_max", (3,)), ("bbox", (2, 3))):
+            value = np.asarray(getattr(self, name), dtype=np.float64)
+            if value.size != int(np.prod(shape)) or not np.isfinite(value).all():
+                raise InputShapeError(f"{name}: expected {shape} finite numbers, found "
+                                      f"{value.tolist() if value.size <= 6 else value.shape}")
+            setattr(self, name, value.reshape(shape))
         if self.sdf.ndim != 3 or min(self.sdf.shape) < 2:
             raise InputShapeError(f"sdf: expected (nx, ny, nz) with every side >= 2, found "
                                   f"{self.sdf.shape}")
@@ -71,6 +86,11 @@ class SceneGrid:
         if not (self.grid_max > self.grid_min).all():
             raise InputShapeError(f"grid bounds: max {self.grid_max} must exceed min "
                                   f"{self.grid_min} on every axis")
+        with np.errstate(over="ignore", divide="ignore"):
+            scale = (np.asarray(self.sdf.shape) - 1) / (self.grid_max - self.grid_min)
+        if not (np.isfinite(self.spacing).all() and np.isfinite(scale).all()):
+            raise InputShapeError(f"grid bounds: min {self.grid_min} and max {self.grid_max} give "
+                                  f"a node spacing of {self.spacing}, not a usable finite size")
         if not np.isfinite(self.sdf).all():
             raise InputShapeError("sdf: contains NaN or infinite values")
         if int(self.semantics.max(initial=0)) >= NUM_CLASSES:
@@ -100,14 +120,13 @@ class SceneGrid:
         return {int(c) for c in np.unique(self.semantics)} - {0}
 
     def lookup(self, points: np.ndarray) -> np.ndarray:
-        """(..., 3) points -> (...) float64 signed distance (see :meth:`TorchSceneGrid.sdf`)."""
-        pts = torch.as_tensor(np.asarray(points, dtype=np.float64))
-        return self.to_torch(dtype=torch.float64).sdf(pts).numpy()
+        """(..., 3) finite points -> (...) float64 signed distance (see
+        :meth:`TorchSceneGrid.sdf`)."""
+        return self.to_torch(dtype=torch.float64).sdf(_lookup_points(points)).numpy()
 
     def lookup_semantics(self, points: np.ndarray) -> np.ndarray:
-        """(..., 3) points -> (...) int64 class of the nearest node."""
-        pts = torch.as_tensor(np.asarray(points, dtype=np.float64))
-        return self.to_torch(dtype=torch.float64).semantics_at(pts).numpy()
+        """(..., 3) finite points -> (...) int64 class of the nearest node."""
+        return self.to_torch(dtype=torch.float64).semantics_at(_lookup_points(points)).numpy()
 
     def to_torch(self, device: str | torch.device = "cpu",
                  dtype: torch.dtype = torch.float32) -> TorchSceneGrid:
@@ -125,6 +144,18 @@ class SceneGrid:
         if len(set(self.shape)) > 1:
             out["shape"] = list(self.shape)
         return out
+
+
+def _lookup_points(points: np.ndarray) -> torch.Tensor:
+    try:
+        pts = np.asarray(points, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InputShapeError(f"points: expected an (..., 3) float array ({exc})") from exc
+    if pts.ndim < 1 or pts.shape[-1] != 3:
+        raise InputShapeError(f"points: expected shape (..., 3), found {pts.shape}")
+    if not np.isfinite(pts).all():
+        raise InputShapeError("points: contain NaN or infinite coordinates")
+    return torch.as_tensor(pts)
 
 
 class TorchSceneGrid:
@@ -204,61 +235,123 @@ def save_scene_grid(folder: str | os.PathLike, scene_name: str, grid: SceneGrid)
     return atomic_write(folder / f"{scene_name}.json", lambda f: f.write(text))
 
 
+def _header_int(header: dict, key: str, path: Path, lo: int, hi: int) -> int:
+    value = header[key]
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise InputShapeError(f"{path}: field {key!r} must be an int in {lo}..{hi}, found "
+                              f"{str(value)[:60]}")
+    return value
+
+
+def _header_numbers(header: dict, key: str, path: Path, shape: tuple[int, ...]) -> np.ndarray:
+    value = header[key]
+
+    def numbers(v: object, depth: int) -> bool:
+        if depth == len(shape):
+            return isinstance(v, int | float) and not isinstance(v, bool)
+        return (isinstance(v, list) and len(v) == shape[depth]
+                and all(numbers(x, depth + 1) for x in v))
+
+    if not numbers(value, 0):
+        what = " x ".join(str(n) for n in shape)
+        raise InputShapeError(f"{path}: field {key!r} must be {what} numbers, found "
+                              f"{str(value)[:80]}")
+    array = np.asarray(value, dtype=np.float64)
+    if not np.isfinite(array).all():  # e.g. 1e308 * ... overflows; read_json refuses NaN/Inf
+        raise InputShapeError(f"{path}: field {key!r} must be finite, found {array.tolist()}")
+    return array
+
+
+def _read_header(path: Path) -> tuple[dict, tuple[int, int, int]]:
+    """The checked header of ``path`` and the grid shape it declares."""
+    header = read_json_bounded(path, "scene header", max_bytes=MAX_HEADER_BYTES,
+                               error=InputShapeError)
+    if not isinstance(header, dict):
+        raise InputShapeError(f"{path}: expected a JSON object, found {type(header).__name__}")
+    for key in ("dim", "min", "max"):
+        if key not in header:
+            raise InputShapeError(f"{path}: field {key!r} is missing")
+    dim = _header_int(header, "dim", path, 2, MAX_GRID_SIDE)
+    if "shape" in header:
+        raw = header["shape"]
+        if not (isinstance(raw, list) and len(raw) == 3):
+            raise InputShapeError(f"{path}: field 'shape' must be 3 ints, found {str(raw)[:80]}")
+        shape = tuple(_header_int({"shape": n}, "shape", path, 2, MAX_GRID_SIDE) for n in raw)
+    else:
+        shape = (dim, dim, dim)
+    nodes = shape[0] * shape[1] * shape[2]
+    if nodes > MAX_GRID_NODES:
+        raise InputShapeError(f"{path}: a {shape} grid has {nodes} nodes, more than the limit "
+                              f"of {MAX_GRID_NODES}")
+    for key in ("badding_val", "voxel_size"):
+        if key in header and (isinstance(header[key], bool)
+                              or not isinstance(header[key], int | float)):
+            raise InputShapeError(f"{path}: field {key!r} must be a number, found "
+                                  f"{str(header[key])[:60]}")
+    return header, shape  # type: ignore[return-value]
+
+
 def load_scene_grid(folder: str | os.PathLike, scene_name: str, up: UpAxis = "y") -> SceneGrid:
     """Read a grid in the reference format (ours or the reference's), checking every field.
 
     ``up``: the up axis of the stored grid; ``"z"`` (PROX) is turned into +y up exactly.
     A missing ``_semantics.npy`` gives class 0 everywhere (the scene then has no classes).
+
+    Raises:
+        PosaError: (InputShapeError) naming the file and the field: a missing header, a file
+            that is not a regular file (FIFO, folder), a malformed or out-of-range header,
+            arrays of the wrong kind or size, non-finite distances, class ids outside 0..41.
     """
+    if up not in ("y", "z"):
+        raise InputShapeError(f"up: expected 'y' or 'z', found {up!r}")
     folder = Path(folder)
     path = folder / f"{scene_name}.json"
     sdf_path = folder / f"{scene_name}_sdf.npy"
     sem_path = folder / f"{scene_name}_semantics.npy"
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise PosaError(f"{path}: scene header not found")
-    try:
-        header = json.loads(path.read_text())
-        sdf = np.load(sdf_path, allow_pickle=False)
-        semantics = np.load(sem_path, allow_pickle=False) if sem_path.exists() else None
-    except (OSError, ValueError) as exc:
-        raise PosaError(f"{folder}/{scene_name}: cannot read the scene grid "
-                        f"({type(exc).__name__}: {exc})") from exc
-    for key in ("dim", "min", "max"):
-        if key not in header:
-            raise InputShapeError(f"{path}: field {key!r} is missing")
-    dim = int(header["dim"])
-    shape = tuple(int(n) for n in header.get("shape", (dim, dim, dim)))
-    if sdf.size != int(np.prod(shape)):
-        raise InputShapeError(f"{sdf_path}: expected {shape} = {int(np.prod(shape))} values "
+    header, shape = _read_header(path)
+    nodes = int(np.prod(shape))
+    sdf = read_npy_bounded(sdf_path, "field 'sdf'", kinds="f", max_bytes=nodes * 16,
+                           error=InputShapeError)
+    if sdf.size != nodes:
+        raise InputShapeError(f"{sdf_path}: expected {shape} = {nodes} values "
                               f"from {path.name}, found shape {sdf.shape}")
-    if not np.issubdtype(sdf.dtype, np.floating):
-        raise InputShapeError(f"{sdf_path}: expected floating-point distances, found {sdf.dtype}")
+    if not np.isfinite(sdf).all():
+        raise InputShapeError(f"{sdf_path}: field 'sdf' has "
+                              f"{int((~np.isfinite(sdf)).sum())} NaN or infinite distances")
     sdf = sdf.reshape(shape)
-    if semantics is None:
+    if os.path.lexists(sem_path):
+        semantics = read_npy_bounded(sem_path, "field 'semantics'", kinds="iu",
+                                     max_bytes=nodes * 8, error=InputShapeError)
+        if semantics.size != nodes:
+            raise InputShapeError(f"{sem_path}: expected {shape} integer class ids, found "
+                                  f"{semantics.shape} {semantics.dtype}")
+        semantics = semantics.reshape(shape)
+        if semantics.min(initial=0) < 0 or semantics.max(initial=0) >= NUM_CLASSES:
+            raise InputShapeError(f"{sem_path}: class ids must be in 0..{NUM_CLASSES - 1}, "
+                                  f"found {semantics.min()}..{semantics.max()}")
+    else:
         semantics = np.zeros(shape, np.uint8)
-    elif semantics.size != sdf.size or not np.issubdtype(semantics.dtype, np.integer):
-        raise InputShapeError(f"{sem_path}: expected {shape} integer class ids, found "
-                              f"{semantics.shape} {semantics.dtype}")
-    semantics = semantics.reshape(shape)
-    if semantics.min(initial=0) < 0 or semantics.max(initial=0) >= NUM_CLASSES:
-        raise InputShapeError(f"{sem_path}: class ids must be in 0..{NUM_CLASSES - 1}, found "
-                              f"{semantics.min()}..{semantics.max()}")
-    lo = np.asarray(header["min"], np.float64).reshape(-1)
-    hi = np.asarray(header["max"], np.float64).reshape(-1)
-    if lo.shape != (3,) or hi.shape != (3,):
+    lo = _header_numbers(header, "min", path, (3,)) if _is_vector(header["min"]) else None
+    hi = _header_numbers(header, "max", path, (3,)) if _is_vector(header["max"]) else None
+    if lo is None or hi is None:
         raise InputShapeError(f"{path}: 'min' and 'max' must be 3 numbers each")
-    bbox = np.asarray(header.get("bbox", [lo, hi]), np.float64).reshape(2, 3)
+    bbox = (_header_numbers(header, "bbox", path, (2, 3)) if "bbox" in header
+            else np.stack([lo, hi]))
     if up == "z":
         sdf, semantics = _z_up_to_y_up(sdf), _z_up_to_y_up(semantics)
         lo, hi = np.array([lo[0], lo[2], -hi[1]]), np.array([hi[0], hi[2], -lo[1]])
         bbox = np.array([[bbox[0, 0], bbox[0, 2], -bbox[1, 1]],
                          [bbox[1, 0], bbox[1, 2], -bbox[0, 1]]])
-    elif up != "y":
-        raise InputShapeError(f"up: expected 'y' or 'z', found {up!r}")
     try:
         return SceneGrid(sdf, semantics, lo, hi, bbox)
     except InputShapeError as exc:
         raise InputShapeError(f"{folder}/{scene_name}: {exc}") from exc
+
+
+def _is_vector(value: object) -> bool:
+    return isinstance(value, list) and len(value) == 3
 
 
 def _z_up_to_y_up(array: np.ndarray) -> np.ndarray:
