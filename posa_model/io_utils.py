@@ -191,7 +191,7 @@ class NpyHeader:
     nbytes: int
 
 
-_KIND_NAMES = {"b": "bool", "i": "signed int", "u": "unsigned int", "f": "floating-point",
+_KIND_NAMES = {"b": "bool", "i": "signed integer", "u": "unsigned integer", "f": "floating-point",
                "c": "complex", "U": "unicode string", "S": "byte string"}
 
 
@@ -237,6 +237,10 @@ def read_npy_header(fp: IO[bytes], where: str, kinds: str = "biuf",
             not isinstance(n, int) or n < 0 for n in shape):
         raise error(f"{where}: header shape {_short(shape)} is not a tuple of at most "
                     f"{MAX_NDIM} non-negative ints")
+    longest = max(max_bytes // dtype.itemsize, 1)
+    if any(n > longest for n in shape):  # (10**12, 0) holds no bytes but is no sane array
+        raise error(f"{where}: header shape {shape} has a side longer than the {longest} "
+                    f"items the limit of {max_bytes} bytes allows")
     nbytes = math.prod(shape) * dtype.itemsize
     if nbytes > max_bytes:
         raise error(f"{where}: header declares shape {shape} of {dtype} = {nbytes} bytes, "
@@ -294,8 +298,8 @@ def open_npy_memmap(path: str | os.PathLike, what: str, *, kinds: str = "biuf",
     where = f"{path}: {what}"
     with open_regular_file(path, what, error) as f:
         size = os.fstat(f.fileno()).st_size
-        header = read_npy_header(f, where, kinds, size if max_bytes is None else max_bytes,
-                                 error)
+        limit = max(size, _CHUNK) if max_bytes is None else max_bytes  # sides of empty arrays
+        header = read_npy_header(f, where, kinds, limit, error)
         if header.offset + header.nbytes > size:
             raise error(f"{where}: truncated: the header declares {header.nbytes} bytes of "
                         f"data, the file holds {max(0, size - header.offset)}")

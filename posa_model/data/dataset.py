@@ -21,6 +21,11 @@ lighting) when ``remap_classes`` is on, and set to 0 (void) on vertices without 
 ``zero_semantics_without_contact`` is on. The feature map the cVAE reads is
 ``[contact (1), one-hot class (42)]`` = 43 channels per vertex (1 for a contact-only model).
 
+Reading is bounded: every file must be a regular file (a FIFO is refused, not waited on), the
+``.npy`` headers are checked (dtype kind, shape, data size covered by the file) before the
+memory map is made, the JSON lists are read by :func:`posa_model.io_utils.read_json_bounded`;
+errors are :class:`DatasetError` naming the file and the field.
+
 Per-item access (``dataset[i]``) exists for inspection; training reads whole batches with
 :meth:`PosaDataset.get_batch` (one fancy-indexed read per array instead of B Python calls).
 """
@@ -38,7 +43,7 @@ import torch
 
 from ..classes import NUM_CLASSES, REFERENCE_CLASS_REMAP
 from ..errors import PosaError
-from ..io_utils import atomic_write
+from ..io_utils import atomic_write, open_npy_memmap, read_json_bounded
 
 __all__ = [
     "Batch",
@@ -60,6 +65,8 @@ _ARRAYS: dict[str, tuple[bool, tuple[int, ...]]] = {
 }
 _LISTS: dict[str, bool] = {"recording_names": True, "pkl_file_paths": False}
 _CHUNK = 4096  # bodies per chunk when scanning values (keeps the check's memory bounded)
+#: Largest recording_names.json / pkl_file_paths.json read.
+MAX_LIST_BYTES = 1 << 30
 
 
 class DatasetError(PosaError, ValueError):
@@ -143,9 +150,13 @@ class PosaDataset:
                  zero_semantics_without_contact: bool = True, use_semantics: bool = True,
                  check_values: bool = True):
         self.root = Path(split_dir)
-        if not self.root.is_dir():
+        try:
+            is_dir = self.root.is_dir()
+        except (OSError, ValueError):
+            is_dir = False
+        if not is_dir:
             raise DatasetError(f"dataset split folder not found: {self.root}")
-        if not contact_threshold > 0:
+        if not (contact_threshold > 0 and np.isfinite(contact_threshold)):
             raise DatasetError(f"contact_threshold must be > 0 metres, got {contact_threshold}")
         self.contact_threshold = float(contact_threshold)
         self.remap_classes = bool(remap_classes)
@@ -158,11 +169,11 @@ class PosaDataset:
         self._lut = torch.from_numpy(lut)
         self._arrays: dict[str, np.ndarray] = {}
         self._present = {name for name, (req, _) in _ARRAYS.items()
-                         if req or self._file(name).is_file()}
+                         if req or os.path.lexists(self._file(name))}
         self._check_shapes(num_vertices)
         self.recording_names = self._read_list("recording_names")
         self.pkl_file_paths = (self._read_list("pkl_file_paths")
-                               if self._json("pkl_file_paths").is_file() else None)
+                               if os.path.lexists(self._json("pkl_file_paths")) else None)
         if check_values:
             self._check_values()
 
@@ -177,12 +188,11 @@ class PosaDataset:
         """The memory-mapped array ``name`` (opened on first use, also in DataLoader workers)."""
         if name not in self._arrays:
             path = self._file(name)
-            if not path.is_file():
+            if not os.path.lexists(path):
                 raise DatasetError(f"missing file {path} (field {name!r} of the POSA format)")
-            try:
-                self._arrays[name] = np.load(path, mmap_mode="r", allow_pickle=False)
-            except (ValueError, OSError) as exc:
-                raise DatasetError(f"{path}: cannot be read as a .npy array ({exc})") from exc
+            kinds = "iu" if name == "x_semantics" else "f"
+            self._arrays[name] = open_npy_memmap(path, f"field {name!r}", kinds=kinds,
+                                                 error=DatasetError)
         return self._arrays[name]
 
     def __getstate__(self) -> dict[str, Any]:
@@ -198,6 +208,9 @@ class PosaDataset:
             raise DatasetError(f"{self._file('x')}: field 'x' must be (N, V) distances, found "
                                f"shape {x.shape}")
         n, v = x.shape
+        if v < 1:
+            raise DatasetError(f"{self._file('x')}: field 'x' must have at least one vertex, "
+                               f"found shape {x.shape}")
         if num_vertices is not None and v != num_vertices:
             raise DatasetError(
                 f"{self._file('x')}: bodies have {v} vertices, but the model's network level "
@@ -222,12 +235,10 @@ class PosaDataset:
 
     def _read_list(self, name: str) -> list[str]:
         path = self._json(name)
-        if not path.is_file():
+        if not os.path.lexists(path):
             raise DatasetError(f"missing file {path} (field {name!r} of the POSA format)")
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise DatasetError(f"{path}: not valid JSON ({exc})") from exc
+        data = read_json_bounded(path, f"field {name!r}", max_bytes=MAX_LIST_BYTES,
+                                 error=DatasetError)
         if not isinstance(data, list) or not all(isinstance(s, str) for s in data):
             raise DatasetError(f"{path}: field {name!r} must be a JSON list of strings")
         if len(data) != len(self):
