@@ -2,6 +2,12 @@
 
 The defaults are the reference "contact_semantics" recipe (POSA_REFERENCE.md, "Training"):
 Adam lr 1e-3, batch 64, 15 epochs, kl_w 0.1, contact_w 1, semantics_w 1, contact at 0.05 m.
+
+Every number is checked on construction: finite (``kl_w: .nan`` or ``lr: .inf`` are refused)
+and inside :data:`INT_RANGES` / :data:`FLOAT_RANGES` (model sizes share
+:data:`posa_model.nn.config.LIMITS`). Settings files are read by
+:func:`posa_model.io_utils.read_json_bounded` / :func:`~posa_model.io_utils.read_yaml_bounded`
+(a regular file of at most :data:`MAX_CONFIG_BYTES`, UTF-8, bounded nesting, int64 ints).
 """
 
 from __future__ import annotations
@@ -20,12 +26,42 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import PosaError
-from ..io_utils import atomic_write
-from ..nn.config import ModelConfig
+from ..io_utils import atomic_write, read_json_bounded, read_yaml_bounded
+from ..nn.config import LIMITS, ModelConfig
 
 
 class ConfigError(PosaError, ValueError):
     """A training setting is unknown or has a bad value; the message names the field."""
+
+
+#: Largest settings file read.
+MAX_CONFIG_BYTES = 1 << 20
+#: Inclusive (low, high) of the int settings.
+INT_RANGES: dict[str, tuple[int, int]] = {
+    "epochs": (1, 1_000_000),
+    "batch_size": (1, 1 << 20),
+    "checkpoint_every": (1, 1_000_000),
+    "kl_warmup_steps": (0, 1 << 40),
+    "num_workers": (0, 1024),
+    "seed": (0, 2**63 - 1),
+    # the model's sizes: ModelConfig's limits (the trainer also wants a hidden layer)
+    **{name: LIMITS[name] for name in ("z_dim", "h_dim", "channels", "num_groups",
+                                       "network_level")},
+    "num_hidden_layers": (1, LIMITS["num_hidden_layers"][1]),
+}
+#: Inclusive (low, high) of the float settings; ``lr`` and ``contact_threshold`` must be > 0.
+FLOAT_RANGES: dict[str, tuple[float, float]] = {
+    "lr": (0.0, 10.0),
+    "contact_threshold": (0.0, 10.0),
+    "kl_w": (0.0, 1e6),
+    "contact_w": (0.0, 1e6),
+    "semantics_w": (0.0, 1e6),
+    "kl_free_bits": (0.0, 1e6),
+    "weight_decay": (0.0, 1e3),
+    "prior_w": (0.0, 1e6),
+    "lr_min_factor": (0.0, 1.0),
+}
+_POSITIVE = ("lr", "contact_threshold")
 
 
 @dataclass(frozen=True)
@@ -75,20 +111,29 @@ class TrainConfig:
     network_level: int = 2
 
     def __post_init__(self) -> None:
-        positive = ("epochs", "batch_size", "checkpoint_every", "z_dim", "h_dim", "channels",
-                    "num_groups", "num_hidden_layers")
-        for name in positive:
-            if getattr(self, name) < 1:
-                raise ConfigError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("lr", "contact_threshold"):
-            if not getattr(self, name) > 0:
-                raise ConfigError(f"TrainConfig.{name} must be > 0, got {getattr(self, name)}")
-        for name in ("kl_w", "contact_w", "semantics_w", "kl_free_bits", "kl_warmup_steps",
-                     "weight_decay", "prior_w", "lr_min_factor"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"TrainConfig.{name} must be >= 0, got {getattr(self, name)}")
-        if self.num_workers < 0 or self.network_level < 0:
-            raise ConfigError("TrainConfig.num_workers and network_level must be >= 0")
+        for name, (lo, hi) in INT_RANGES.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ConfigError(f"TrainConfig.{name} must be an int, got {value!r}")
+            if value < lo:
+                raise ConfigError(f"TrainConfig.{name} must be >= {lo}, got {value}")
+            if value > hi:
+                raise ConfigError(f"TrainConfig.{name} must be <= {hi}, got {value}")
+        for name, (lo, hi) in FLOAT_RANGES.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ConfigError(f"TrainConfig.{name} must be a number, got {value!r}")
+            if not math.isfinite(value):
+                raise ConfigError(f"TrainConfig.{name} must be a finite number, got {value}")
+            if name in _POSITIVE and not value > lo:
+                raise ConfigError(f"TrainConfig.{name} must be > {lo:g}, got {value}")
+            if value < lo:
+                raise ConfigError(f"TrainConfig.{name} must be >= {lo:g}, got {value}")
+            if value > hi:
+                raise ConfigError(f"TrainConfig.{name} must be <= {hi:g}, got {value}")
+        if self.channels % self.num_groups:
+            raise ConfigError(f"TrainConfig.num_groups ({self.num_groups}) must divide "
+                              f"channels ({self.channels})")
         if self.frame not in ("canonical", "reference"):
             raise ConfigError(f"TrainConfig.frame must be 'canonical' or 'reference', got "
                               f"{self.frame!r}")
@@ -156,6 +201,9 @@ def _field_types() -> dict[str, tuple[type, bool]]:
 
 
 def _coerce(data: dict[str, Any], source: str) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping of settings, found "
+                          f"{type(data).__name__}")
     kinds = _field_types()
     out = {}
     for raw_key, value in data.items():
@@ -171,36 +219,31 @@ def _coerce(data: dict[str, Any], source: str) -> dict[str, Any]:
         elif base is int and isinstance(value, int) and not isinstance(value, bool):
             out[key] = value
         elif base is float and isinstance(value, int | float) and not isinstance(value, bool):
-            out[key] = float(value)
+            try:
+                out[key] = float(value)
+            except OverflowError:
+                raise ConfigError(f"{source}: setting {key!r} is out of range: "
+                                  f"{str(value)[:40]}...") from None
         elif base is str and isinstance(value, str | os.PathLike):
-            out[key] = str(value)
+            text = str(value)
+            if "\0" in text or len(text) > 4096:
+                raise ConfigError(f"{source}: setting {key!r} must be a path or name without NUL "
+                                  f"characters, of at most 4096 characters")
+            out[key] = text
         else:
             want = base.__name__ + (" or null" if optional else "")
-            raise ConfigError(f"{source}: setting {key!r} must be a {want}, got {value!r}")
+            raise ConfigError(f"{source}: setting {key!r} must be a {want}, got "
+                              f"{str(value)[:80]!r}")
     return out
 
 
 def load_config_file(path: str | os.PathLike) -> dict[str, Any]:
     """Read a YAML (.yaml/.yml) or JSON settings file into a dict of raw settings."""
     path = Path(path)
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise ConfigError(f"config file not found: {path}")
-    text = path.read_text(encoding="utf-8")
-    if path.suffix.lower() == ".json":
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise ConfigError(f"{path}: not valid JSON ({exc})") from exc
-    else:
-        try:
-            import yaml
-        except ImportError as exc:
-            raise ConfigError(f"{path}: reading YAML needs pyyaml (pip install pyyaml), or "
-                              "use a .json file") from exc
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
+    reader = read_json_bounded if path.suffix.lower() == ".json" else read_yaml_bounded
+    data = reader(path, "settings file", max_bytes=MAX_CONFIG_BYTES, error=ConfigError)
     if data is None:
         return {}
     if not isinstance(data, dict):
