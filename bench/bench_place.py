@@ -132,7 +132,7 @@ def run(args, device: str) -> dict:
     grid_s = time.perf_counter() - t0
     model = load_body_model(None)
     poses = [DEFAULT_POSES[k % len(DEFAULT_POSES)] for k in range(args.bodies)]
-    verts = {p: pose_body(model, p).vertices for p in set(poses)}
+    verts = {p: pose_body(model, p).vertices[0] for p in set(poses)}
     requests = [BodyRequest(verts[p], f"{p}.{k}", info={"pose": p}) for k, p in
                 enumerate(poses)]
     sampler = load_sampler(device=device)

@@ -18,7 +18,7 @@ import time
 import torch
 
 from posa_model import load_sampler
-from posa_model.body import get_preset, load_body_model, pose_body
+from posa_model.body import load_body_model, pose_body
 
 
 def _sync(device: torch.device) -> None:
@@ -73,7 +73,7 @@ def main() -> None:
     args = parser.parse_args()
     devices = ["cpu", "cuda"] if args.device == "all" else [args.device]
     devices = [d for d in devices if d != "cuda" or torch.cuda.is_available()]
-    vertices, _ = pose_body(load_body_model(), get_preset("sit"))
+    vertices = pose_body(load_body_model(), "sit").vertices[0]
     print(f"torch {torch.__version__}, {platform.processor() or platform.machine()}, "
           f"{torch.get_num_threads()} threads")
     results = []

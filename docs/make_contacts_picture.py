@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from posa_model import load_sampler
-from posa_model.body import get_preset, load_body_model, pose_body
+from posa_model.body import load_body_model, pose_body
 from posa_model.classes import contact_colors, semantic_colors
 from posa_model.viz import render_meshes
 
@@ -25,7 +25,7 @@ def main() -> None:
     faces = np.asarray(model.faces, dtype=np.int64)
     meshes, colors, titles = [], [], []
     for name in PRESETS:
-        vertices, _ = pose_body(model, get_preset(name))
+        vertices = pose_body(model, name).vertices[0]
         out = sampler.sample(vertices, n_samples=1, seed=0)
         classes = ", ".join(out.classes_in_contact(0, 0)) or "none"
         for kind, rgb in (("contact", contact_colors(out.contact[0, 0])),

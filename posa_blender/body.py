@@ -76,17 +76,18 @@ def rig_parts(rig: bpy.types.Object) -> tuple[bpy.types.Armature, bpy.types.Pose
 
 def create_body(context: bpy.types.Context, model, *, model_path: str, gender: str,
                 betas: np.ndarray) -> BodyObjects:
-    """Add ``model`` (an ``smplx.SMPLX`` module) shaped by ``betas`` as a rigged mesh.
+    """Add ``model`` (a ``posa_model.body.BodyModel``) shaped by ``betas`` as a rigged mesh.
 
     The armature is placed so that the rest body's feet stand on the 3D cursor. The objects
     record what the body is (``Object.posa``: model path, gender, betas).
     """
-    from posa_model.body import JOINT_NAMES, PARENTS, get_preset, pose_body
+    from posa_model.body import JOINT_NAMES, PARENTS, BodyPose, pose_body
     from posa_model.frames import smplx_to_blender
 
-    rest = pose_body(model, get_preset("t_pose"), betas=betas)  # the rest pose is all zeros
-    vertices = smplx_to_blender(rest.vertices.astype(np.float64))
-    heads = smplx_to_blender(rest.joints.astype(np.float64))
+    shape = np.asarray(betas, dtype=np.float32).reshape(1, -1)
+    rest = pose_body(model, BodyPose.zeros(1).replace(betas=shape))  # the rest pose: all zeros
+    vertices = smplx_to_blender(rest.vertices[0].astype(np.float64))
+    heads = smplx_to_blender(rest.joints[0].astype(np.float64))
     tails = bones.bone_tails(heads, PARENTS)
     faces = np.asarray(model.faces, dtype=np.int64)
     weights = model.lbs_weights.detach().cpu().numpy()

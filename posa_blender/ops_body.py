@@ -82,11 +82,12 @@ class POSA_OT_apply_preset(bpy.types.Operator):
         if rig is None:
             self.report({"ERROR"}, why)
             return {"CANCELLED"}
-        from posa_model.body import get_preset
+        from posa_model.body import PRESET_DESCRIPTIONS, get_preset
 
         preset = get_preset(self.preset)
-        body.apply_pose(rig, preset.global_orient, preset.body_pose)
-        self.report({"INFO"}, f"Posed '{rig.name}': {preset.name} ({preset.description})")
+        body.apply_pose(rig, preset.global_orient[0], preset.body_pose[0])
+        self.report({"INFO"}, f"Posed '{rig.name}': {self.preset} "
+                    f"({PRESET_DESCRIPTIONS[self.preset]})")
         return {"FINISHED"}
 
 
@@ -120,7 +121,7 @@ class POSA_OT_load_pose_file(bpy.types.Operator):
         if rig is None:
             self.report({"ERROR"}, why)
             return {"CANCELLED"}
-        from posa_model.body.pose_file import load_pose_file
+        from posa_model.body import BodyPose
         from posa_model.errors import PosaError
 
         path = Path(bpy.path.abspath(self.filepath))
@@ -128,14 +129,14 @@ class POSA_OT_load_pose_file(bpy.types.Operator):
             self.report({"ERROR"}, f"{path.name} is a pickle: reading it runs code stored in the "
                         "file. Tick 'Trust This Pickle File' to read it, or convert it to .npz")
             return {"CANCELLED"}
-        try:  # load_pose_file checks existence, format and every field
-            params = load_pose_file(path, frame=self.frame, allow_pickle=self.allow_pickle)
+        try:  # BodyPose.from_file checks existence, format and every field
+            params = BodyPose.from_file(path, frame=self.frame, allow_pickle=self.allow_pickle)
         except PosaError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
-        body.apply_pose(rig, params.global_orient, params.body_pose, params.transl)
+        body.apply_pose(rig, params.global_orient[0], params.body_pose[0], params.transl[0])
         note = ""
-        if params.betas is not None and np.any(params.betas):
+        if np.any(params.betas[0]):
             note = " (its shape (betas) was not applied: set the shape when adding a body)"
         self.report({"INFO"}, f"Posed '{rig.name}' from {path.name}{note}")
         return {"FINISHED"}

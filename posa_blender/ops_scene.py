@@ -439,7 +439,7 @@ class POSA_OT_populate_scene(_SceneOperator, BodyModelOptions, ObjectModeOnly,
                                      betas=betas)
             if found.rig is not None:
                 preset = get_preset(pose)
-                body.apply_pose(found.rig, preset.global_orient, preset.body_pose)
+                body.apply_pose(found.rig, preset.global_orient[0], preset.body_pose[0])
             made.append(found)
         depsgraph = context.evaluated_depsgraph_get()
         requests = []

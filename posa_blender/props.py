@@ -77,12 +77,12 @@ def preset_items(_self=None, _context=None) -> list[tuple[str, str, str]]:
     """Enum items of posa_model's pose presets (kept referenced, as Blender requires)."""
     if not _preset_items_cache:
         try:
-            from posa_model.body.presets import PRESETS
+            from posa_model.body.presets import PRESET_DESCRIPTIONS
         except ImportError:  # scipy missing: the panel says what to install
             return [("sit", "sit", "")]
         _preset_items_cache.extend(
-            (name, name.replace("_", " ").title(), preset.description)
-            for name, preset in PRESETS.items()
+            (name, name.replace("_", " ").title(), text)
+            for name, text in PRESET_DESCRIPTIONS.items()
         )
     return _preset_items_cache
 

@@ -21,7 +21,7 @@ Matching rule (one decoded sample of a body of archetype A)
 * A network vertex is in contact when sigmoid(contact logit) > 0.5; its class is the argmax of
   the class logits over 1..41 (void excluded), as in :mod:`posa_model.sample`.
 * Each network vertex has a body part: the dominant skinning joint of its full-resolution
-  vertex, grouped as :data:`posa_model.synth.body.PART_JOINTS` (head, torso, pelvis, thighs,
+  vertex, grouped as :data:`posa_model.body.parts.PART_JOINTS` (head, torso, pelvis, thighs,
   shins, feet, arms, hands), taken through the hierarchy selections ``down[0]``, ``down[1]``.
 * A's requirements are its ``ARCHETYPES[A].contacts``: a group G (union of body parts) and a
   target, whose implied class set S is: floor -> {floor}; seat of a sitting archetype ->
@@ -111,7 +111,7 @@ SPOT_CLASSES = {"wall": (CLASS_ID["wall"],)}  # spot kinds whose object has a fi
 
 
 def _part_names() -> tuple[str, ...]:
-    from .synth.body import PART_NAMES
+    from .body.parts import PART_NAMES
 
     return PART_NAMES
 
@@ -181,9 +181,8 @@ def network_part_labels(hierarchy: Any, level: int,
     n_full = int(np.asarray(hierarchy.vertices[0]).shape[0])
     names = _part_names()
     if part_of_vertex is None:
-        from .body.joints import JOINT_INDEX
+        from .body.parts import part_of_vertex as parts_from_weights
         from .mesh.hierarchy import STANDIN_BODY_PATH
-        from .synth.body import PART_JOINTS
 
         with np.load(STANDIN_BODY_PATH, allow_pickle=False) as data:
             weights = np.asarray(data["weights"])
@@ -193,10 +192,7 @@ def network_part_labels(hierarchy: Any, level: int,
                 f"weights ({STANDIN_BODY_PATH}) {weights.shape[0]}: pass the body part of every "
                 f"full-resolution vertex (--part-labels, ({n_full},) ints indexing "
                 f"{', '.join(names)})")
-        joint_part = np.full(weights.shape[1], -1)
-        for k, joints in enumerate(PART_JOINTS.values()):
-            joint_part[[JOINT_INDEX[j] for j in joints]] = k
-        part_of_vertex = joint_part[weights.argmax(axis=1)]
+        part_of_vertex = parts_from_weights(weights)
     parts = np.asarray(part_of_vertex)
     if (parts.shape != (n_full,) or parts.dtype.kind not in "iu" or parts.min() < 0
             or parts.max() >= len(names)):

@@ -217,19 +217,19 @@ def load_sampler(checkpoint: str | os.PathLike | None = None, device: str = "aut
     return Sampler(model, hier, ckpt.frame_regressor, resolve_device(device), frame, ckpt)
 
 
-def _pose_body(body: str, pose: str, frame: int):
-    """Vertices (V, 3), faces, and the model file of --body posed by --pose (preset or .npz)."""
-    from .body import get_preset, load_body_model, pose_body
-    from .body.pose_file import load_pose_file
+def _pose_body(body: str, pose: str, frame: int, allow_pickle: bool = False):
+    """Vertices (V, 3) and faces (F, 3) of --body posed by --pose (a preset name, or the
+    ``frame``-th body of a pose file)."""
+    from .body import BodyPose, load_body_model, pose_body
 
-    model = load_body_model(None if body == "standin" else body)
-    if pose.lower().endswith(".npz"):
-        params = load_pose_file(pose, frame=frame)
-        betas = None if params.betas is None else params.betas[: model.num_betas]
-        vertices, _ = pose_body(model, (params.global_orient, params.body_pose), betas=betas)
+    model = load_body_model(None if body == "standin" else body, allow_pickle=allow_pickle)
+    if pose.lower().endswith((".npz", ".pkl")):
+        poses = BodyPose.from_file(pose, frame=frame, allow_pickle=allow_pickle)
+        chosen = poses.take([0])
     else:
-        vertices, _ = pose_body(model, get_preset(pose))
-    return vertices, np.asarray(model.faces, dtype=np.int64)
+        chosen = BodyPose.from_preset(pose)
+    vertices = pose_body(model, chosen.with_betas(model.num_betas)).vertices[0]
+    return vertices, model.faces
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -167,7 +167,7 @@ def render_preset_sheet(
     faces = np.asarray(model.faces, dtype=np.int64)
     meshes, titles = [], []
     for name in PRESETS:
-        verts = pose_body(model, name).vertices
+        verts = pose_body(model, name).vertices[0]
         verts = verts - [0.0, verts[:, 1].min(), 0.0]
         meshes.append((verts, faces))
         titles.append(name)

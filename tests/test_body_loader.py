@@ -101,7 +101,7 @@ def model_dir(tmp_path_factory, arrays):
 
 def _forward(model):
     with torch.no_grad():
-        return model()
+        return model.forward(torch.zeros(1, 3), torch.zeros(1, 63))
 
 
 # --------------------------------------------------------------------------------------------
@@ -127,11 +127,12 @@ def test_gender_selects_file(model_dir, arrays, tmp_path):
         load_body_model(model_dir, gender="robot")
 
 
-def test_smplx_kwargs_pass_through(model_dir):
-    model = load_body_model(model_dir, use_pca=False, num_betas=5, dtype=torch.float64)
-    assert model.num_betas == 5
-    assert model.left_hand_pose.shape == (1, 45)
-    assert model.shapedirs.dtype == torch.float64
+def test_sizes_pass_through(model_dir):
+    model = load_body_model(model_dir, num_betas=5, num_expression=3)
+    assert model.num_betas == 5 and model.num_expression <= 10
+    assert model.smplx.left_hand_pose.shape == (1, 45)  # full hand poses (use_pca=False)
+    with pytest.raises(InputShapeError, match="num_betas"):
+        load_body_model(model_dir, num_betas=0)
 
 
 def test_missing_file_says_where_to_get_smplx(tmp_path):

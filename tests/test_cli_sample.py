@@ -70,3 +70,17 @@ def test_module_entry_point(tmp_path):
     )
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "s.ply").stat().st_size > 100_000
+
+
+def test_pose_file_as_in_the_readme(tmp_path, capsys):
+    """``--pose my_pose.npz`` (the README's example) samples the pose in the file: the same maps
+    as the preset it was written from."""
+    from posa_model.body import BodyPose
+
+    path = BodyPose.from_preset("sit").to_file(tmp_path / "my_pose.npz")
+    args = ["--n", "1", "--seed", "3", "--device", "cpu"]
+    assert main([*args, "--pose", str(path), "--out", str(tmp_path / "file.ply")]) == 0
+    assert main([*args, "--pose", "sit", "--out", str(tmp_path / "preset.ply")]) == 0
+    _, from_file = _ply_arrays(tmp_path / "file.ply")
+    _, from_preset = _ply_arrays(tmp_path / "preset.ply")
+    np.testing.assert_array_equal(from_file["contact_0"], from_preset["contact_0"])

@@ -65,7 +65,7 @@ def sampler():
 @pytest.fixture(scope="module")
 def poses():
     model = load_body_model(None)
-    return {name: pose_body(model, name).vertices for name in ("sit", "stand")}
+    return {name: pose_body(model, name).vertices[0] for name in ("sit", "stand")}
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,9 @@ from test_body_loader import fake_smplx_arrays
 
 from posa_model.body import (
     JOINT_INDEX,
+    PRESET_DESCRIPTIONS,
     PRESETS,
-    PosePreset,
+    BodyPose,
     get_preset,
     load_body_model,
     pose_body,
@@ -45,6 +46,12 @@ def standin():
     if not HAVE_STANDIN:
         pytest.skip("stand-in asset not generated yet")
     return load_body_model()
+
+
+def posed(model, name: str):
+    """(vertices (V, 3), joints (55, 3)) of one preset."""
+    out = pose_body(model, name)
+    return out.vertices[0], out.joints[0]
 
 
 def unit(v: np.ndarray) -> np.ndarray:
@@ -86,44 +93,42 @@ def arm_elevations(joints):
 
 
 def test_preset_table():
-    required = {"t_pose", "a_pose", "stand", "sit", "sit_low", "lie_back", "lie_side",
-                "lean_back", "kneel", "reach_forward"}  # fmt: skip
-    assert required <= set(PRESETS)
-    assert preset_names() == tuple(PRESETS)
+    assert preset_names() == tuple(PRESETS) == tuple(PRESET_DESCRIPTIONS)
     for name, preset in PRESETS.items():
-        assert preset.name == name and preset.description
-        assert preset.global_orient.shape == (3,) and preset.global_orient.dtype == np.float32
-        assert preset.body_pose.shape == (63,) and preset.body_pose.dtype == np.float32
-        assert preset.full_pose().shape == (66,)
-        assert not preset.body_pose.flags.writeable
-    assert not np.any(PRESETS["t_pose"].full_pose())
+        assert isinstance(preset, BodyPose) and len(preset) == 1
+        assert preset.names == (name,) and PRESET_DESCRIPTIONS[name]
+        assert preset.global_orient.shape == (1, 3) and preset.global_orient.dtype == np.float32
+        assert preset.body_pose.shape == (1, 63) and preset.body_pose.dtype == np.float32
+        assert preset.full_pose.shape == (1, 66)
+        assert not np.any(preset.betas) and not np.any(preset.transl)
+    assert not np.any(PRESETS["t_pose"].full_pose)
 
 
 def test_get_preset():
-    assert get_preset("sit") is PRESETS["sit"]
-    assert get_preset(PRESETS["kneel"]) is PRESETS["kneel"]
+    sit = get_preset("sit")
+    np.testing.assert_array_equal(sit.body_pose, PRESETS["sit"].body_pose)
+    sit.body_pose[0, 0] = 1.0  # a copy: the table is not changed
+    assert PRESETS["sit"].body_pose[0, 0] != 1.0
     with pytest.raises(InputShapeError, match="lie_back") as info:
         get_preset("dance")
     assert isinstance(info.value, ValueError)
-    with pytest.raises(InputShapeError, match=r"body_pose.*\(63,\)"):
-        PosePreset("x", "bad", np.zeros(3), np.zeros(60))
-    with pytest.raises(AttributeError):
-        PRESETS["sit"].name = "other"  # frozen
+    with pytest.raises(InputShapeError, match=r"body_pose.*\(1, 63\)"):
+        BodyPose(np.zeros(3), np.zeros(60))
 
 
 def test_pose_body_outputs(model):
     body = pose_body(model, "stand")
-    vertices, joints = body  # a named tuple
-    assert vertices.shape == (model.get_num_verts(), 3) and vertices.dtype == np.float32
+    vertices, joints = body.vertices[0], body.joints[0]
+    assert vertices.shape == (model.num_vertices, 3) and vertices.dtype == np.float32
     assert joints.shape == (55, 3) and joints.dtype == np.float32
-    moved = pose_body(model, "stand", transl=[1.0, 2.0, 3.0])
-    np.testing.assert_allclose(moved.joints - joints, np.tile([1.0, 2.0, 3.0], (55, 1)), atol=1e-5)
-    shaped = pose_body(model, "stand", betas=[1.0, -1.0])
-    assert shaped.vertices.shape == vertices.shape
+    moved = pose_body(model, get_preset("stand").replace(transl=[[1.0, 2.0, 3.0]]))
+    np.testing.assert_allclose(moved.joints[0] - joints, np.tile([1.0, 2.0, 3.0], (55, 1)),
+                               atol=1e-5)
+    shaped = pose_body(model, get_preset("stand").replace(betas=[[1.0, -1.0]]))
+    assert shaped.vertices.shape == body.vertices.shape
+    assert np.abs(shaped.vertices - body.vertices).max() > 1e-3
     with pytest.raises(InputShapeError, match="transl"):
-        pose_body(model, "stand", transl=[1.0, 2.0])
-    with pytest.raises(InputShapeError, match="betas"):
-        pose_body(model, "stand", betas=np.zeros(model.num_betas + 1))
+        get_preset("stand").replace(transl=[[1.0, 2.0]])
 
 
 # --------------------------------------------------------------------------------------------
@@ -131,14 +136,14 @@ def test_pose_body_outputs(model):
 
 
 def test_t_pose_and_a_pose(model):
-    for angle in arm_elevations(pose_body(model, "t_pose").joints):
+    for angle in arm_elevations(posed(model, "t_pose")[1]):
         assert abs(angle) < 6
-    for angle in arm_elevations(pose_body(model, "a_pose").joints):
+    for angle in arm_elevations(posed(model, "a_pose")[1]):
         assert -52 < angle < -38
 
 
 def test_stand(model):
-    joints = pose_body(model, "stand").joints
+    joints = posed(model, "stand")[1]
     assert trunk(joints)[1] > 0.98
     assert facing(joints)[2] > 0.98
     body = joints[:22]
@@ -152,7 +157,7 @@ def test_stand(model):
 
 
 def test_sit(model):
-    joints = pose_body(model, "sit").joints
+    joints = posed(model, "sit")[1]
     assert trunk(joints)[1] > 0.97
     for side in ("left", "right"):
         thigh = seg(joints, f"{side}_hip", f"{side}_knee")
@@ -167,7 +172,7 @@ def test_sit(model):
 
 
 def test_sit_low(model):
-    joints = pose_body(model, "sit_low").joints
+    joints = posed(model, "sit_low")[1]
     recline = math.degrees(math.atan2(-trunk(joints)[2], trunk(joints)[1]))
     assert 15 < recline < 25
     for side in ("left", "right"):
@@ -178,7 +183,7 @@ def test_sit_low(model):
 
 
 def test_lie_back(model):
-    joints = pose_body(model, "lie_back").joints
+    joints = posed(model, "lie_back")[1]
     assert abs(trunk(joints)[1]) < 0.1  # trunk horizontal
     assert facing(joints)[1] > 0.95  # face up
     body = joints[:22]
@@ -188,7 +193,7 @@ def test_lie_back(model):
 
 
 def test_lie_side(model):
-    joints = pose_body(model, "lie_side").joints
+    joints = posed(model, "lie_side")[1]
     assert abs(lateral(joints)[1]) > 0.9  # hip axis vertical
     assert abs(trunk(joints)[1]) < 0.15  # trunk horizontal
     assert abs(facing(joints)[1]) < 0.2
@@ -198,7 +203,7 @@ def test_lie_side(model):
 
 
 def test_lean_back(model):
-    joints = pose_body(model, "lean_back").joints
+    joints = posed(model, "lean_back")[1]
     tilt = math.degrees(math.atan2(-trunk(joints)[2], trunk(joints)[1]))
     assert 8 < tilt < 18
     heels = joints[[J["left_ankle"], J["right_ankle"]]]
@@ -207,7 +212,7 @@ def test_lean_back(model):
 
 
 def test_kneel(model):
-    joints = pose_body(model, "kneel").joints
+    joints = posed(model, "kneel")[1]
     assert trunk(joints)[1] > 0.97
     body = joints[:22]
     floor = body[:, 1].min()
@@ -219,7 +224,7 @@ def test_kneel(model):
 
 
 def test_reach_forward(model):
-    joints = pose_body(model, "reach_forward").joints
+    joints = posed(model, "reach_forward")[1]
     chest = joints[J["spine3"]]
     for side in ("left", "right"):
         wrist = joints[J[f"{side}_wrist"]]
@@ -235,7 +240,7 @@ def test_reach_forward(model):
 
 def test_standin_mesh_contacts(standin):
     def lowest_near(name: str, joint_names: tuple[str, ...], radius=0.14) -> float:
-        verts, joints = pose_body(standin, name)
+        verts, joints = posed(standin, name)
         floor = verts[:, 1].min()
         near = np.zeros(len(verts), bool)
         for jn in joint_names:
@@ -257,7 +262,7 @@ def test_render_meshes(standin, tmp_path):
     from posa_model.viz import render_meshes, view_basis
 
     faces = np.asarray(standin.faces, dtype=np.int64)
-    verts = pose_body(standin, "sit").vertices
+    verts = posed(standin, "sit")[0]
     heat = np.zeros((len(verts), 3))
     heat[:, 0] = verts[:, 1] < verts[:, 1].min() + 0.1  # red where near the floor
     path = render_meshes(

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from posa_model import load_sampler
-from posa_model.body import get_preset, load_body_model, pose_body
+from posa_model.body import BodyParts, load_body_model, pose_body
 from posa_model.device import DeviceUnavailableError
 from posa_model.errors import InputShapeError
 
@@ -22,7 +22,7 @@ def sampler():
 @pytest.fixture(scope="module")
 def bodies():
     model = load_body_model()
-    return np.stack([pose_body(model, get_preset(name))[0] for name in ("sit", "stand")])
+    return pose_body(model, ["sit", "stand"]).vertices
 
 
 def test_shapes_and_value_ranges(sampler, bodies):
@@ -104,15 +104,10 @@ def test_cuda_matches_cpu(sampler, bodies):
 def test_shipped_checkpoint_is_trained_and_sits_on_a_seat(sampler):
     """On the stand-in in the sit preset most contact mass lies on buttocks/thighs and soles,
     touching the floor and a seat class."""
-    from posa_model.body.joints import JOINT_INDEX
-    from posa_model.synth.body import PART_JOINTS
-
     assert sampler.trained, "the package should ship a trained checkpoint"
     model = load_body_model()
-    dominant = model.lbs_weights.numpy().argmax(1)
-    seated = np.isin(dominant, [JOINT_INDEX[j] for part in ("pelvis", "thighs", "feet")
-                                for j in PART_JOINTS[part]])
-    vertices, _ = pose_body(model, get_preset("sit"))
+    seated = BodyParts.from_model(model).mask("pelvis", "thighs", "feet")
+    vertices = pose_body(model, "sit").vertices[0]
     out = sampler.sample(vertices, n_samples=16, seed=0)
     contact = out.contact[0]
     assert contact[:, seated].sum() / contact.sum() > 0.8

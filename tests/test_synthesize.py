@@ -515,10 +515,10 @@ def test_reference_format_split_and_reposing(datasets, synth):
             assert [s.split("_")[0] for s in names] == list(bodies["scene"])
             scenes[split] = set(bodies["scene"])
             # re-posing the stored parameters gives the stored vertices
-            from posa_model.synth.body import BodyParams
+            from posa_model.body import BodyPose
 
-            params = BodyParams(bodies["betas"][:3], bodies["global_orient"][:3],
-                                bodies["body_pose"][:3], bodies["transl"][:3])
+            params = BodyPose(bodies["global_orient"][:3], bodies["body_pose"][:3],
+                              betas=bodies["betas"][:3], transl=bodies["transl"][:3])
         v, j = synth.poser.forward(params)
         sel = synth.labels.selection
         np.testing.assert_allclose(v[:, sel], np.load(d / "vertices.npy")[:3], atol=1e-4)

@@ -1,10 +1,20 @@
-"""SMPL-X body models: loading (real model or stand-in), the joint table, and pose presets."""
+"""SMPL-X-format bodies: loading (real model or stand-in), the one pose type, the one posing
+function, body parts, the joint table and the presets.
+
+    >>> from posa_model.body import BodyPose, load_body_model, pose_body
+    >>> model = load_body_model()                          # the stand-in; or an SMPL-X file
+    >>> posed = pose_body(model, BodyPose.from_preset("sit"))
+    >>> posed.vertices.shape                               # (1, 10475, 3), y-up metres
+"""
 
 from __future__ import annotations
 
 from .joints import JOINT_INDEX, JOINT_NAMES, NUM_BODY_JOINTS, NUM_JOINTS, PARENTS
 from .loader import GENDERS, load_body_model, standin_path, validate_arrays
-from .presets import PRESETS, PosedBody, PosePreset, get_preset, pose_body, preset_names
+from .model import BodyModel, PosedBodies, pose_body
+from .parts import PART_NAMES, BodyParts
+from .pose import BodyPose
+from .presets import PRESET_DESCRIPTIONS, PRESETS, get_preset, preset_names
 
 __all__ = [
     "GENDERS",
@@ -13,9 +23,13 @@ __all__ = [
     "NUM_BODY_JOINTS",
     "NUM_JOINTS",
     "PARENTS",
+    "PART_NAMES",
     "PRESETS",
-    "PosePreset",
-    "PosedBody",
+    "PRESET_DESCRIPTIONS",
+    "BodyModel",
+    "BodyParts",
+    "BodyPose",
+    "PosedBodies",
     "get_preset",
     "load_body_model",
     "pose_body",

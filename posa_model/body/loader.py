@@ -1,4 +1,4 @@
-"""Load an SMPL-X body model (the real one, or the bundled stand-in) as an ``smplx.SMPLX`` module.
+"""Load an SMPL-X body model (the real one, or the bundled stand-in) as a ``BodyModel``.
 
 :func:`load_body_model` accepts
 
@@ -78,42 +78,42 @@ def load_body_model(
     gender: str = "neutral",
     *,
     allow_pickle: bool = False,
-    **smplx_kwargs: Any,
+    num_betas: int = 10,
+    num_expression: int = 10,
 ):
-    """Load an SMPL-X-format body model as an ``smplx.SMPLX`` module (float32, batch size 1).
+    """Load an SMPL-X-format body model as a :class:`~.model.BodyModel` (float32, CPU).
 
     Args:
         model_path: ``None`` for the bundled stand-in, an ``.npz``/``.pkl`` file, or a folder laid
             out as ``<dir>/smplx/SMPLX_<GENDER>.npz`` or ``<dir>/SMPLX_<GENDER>.npz``.
         gender: ``"neutral"``, ``"male"`` or ``"female"``; picks the file in a folder and is
-            recorded on the module. The stand-in is neutral only.
+            recorded on the model. The stand-in is neutral only.
         allow_pickle: let a folder search fall back to ``SMPLX_<GENDER>.pkl`` (unpickling runs
             code from the file). A ``.pkl`` named directly is always read.
-        **smplx_kwargs: passed to ``smplx.SMPLX`` (``num_betas``, ``use_pca``, ``num_pca_comps``,
-            ``flat_hand_mean``, ``use_face_contour``, ``batch_size``, ``dtype``...).
+        num_betas, num_expression: the shape and expression components used (1..300, 0..100).
 
     Returns:
-        The ``smplx.SMPLX`` module. Its forward pass gives vertices (B, V, 3) and joints
-        (B, 127, 3) whose first 55 rows are the SMPL-X joints of :mod:`posa_model.body.joints`.
+        The :class:`~.model.BodyModel`; ``model.smplx`` is the ``smplx.SMPLX`` module it was
+        built from (``use_pca=False``: hand poses are 45 axis-angle values per hand).
 
     Raises:
         ModelFileError: the file is missing, has a wrong extension, is not a readable npz/pickle,
             or a field smplx needs is missing, has a wrong shape/dtype, or non-finite values.
-        InputShapeError: ``gender`` is not one of :data:`GENDERS`.
+        InputShapeError: ``gender`` is not one of :data:`GENDERS`, or a size is out of range.
     """
     import smplx
 
+    from .model import BodyModel
+
     gender = _check_gender(gender)
+    if not (isinstance(num_betas, int) and 1 <= num_betas <= 300):
+        raise InputShapeError(f"num_betas: expected an int in 1..300, found {num_betas!r}")
+    if not (isinstance(num_expression, int) and 0 <= num_expression <= 100):
+        raise InputShapeError(f"num_expression: expected an int in 0..100, found "
+                              f"{num_expression!r}")
     path = _resolve_path(model_path, gender, allow_pickle)
     arrays, needs_copy = _read_model_file(path)
-    validate_arrays(
-        arrays,
-        source=str(path),
-        face_contour=bool(smplx_kwargs.get("use_face_contour", False)),
-        num_pca_comps=(
-            int(smplx_kwargs.get("num_pca_comps", 6)) if smplx_kwargs.get("use_pca", True) else 0
-        ),
-    )
+    validate_arrays(arrays, source=str(path))
     with contextlib.ExitStack() as stack:
         load_from = path
         if needs_copy:
@@ -122,11 +122,12 @@ def load_body_model(
             np.savez(load_from, **_smplx_fields(arrays))
         printed = io.StringIO()
         with contextlib.redirect_stdout(printed):  # smplx prints warnings about short bases
-            model = smplx.SMPLX(str(load_from), gender=gender, ext="npz", **smplx_kwargs)
+            module = smplx.SMPLX(str(load_from), gender=gender, ext="npz", use_pca=False,
+                                 num_betas=num_betas, num_expression_coeffs=num_expression)
         if printed.getvalue().strip():
             log.info("smplx (%s): %s", path, printed.getvalue().strip())
-    model.source_path = str(path)
-    return model
+    module.source_path = str(path)
+    return BodyModel.from_smplx(module)
 
 
 def validate_arrays(

@@ -1,7 +1,8 @@
 """Named pose presets for any SMPL-X-format body model (the real SMPL-X or the stand-in).
 
-A preset is SMPL-X's ``global_orient`` (3,) and ``body_pose`` (63,) = 21 body joints x 3, both
-axis-angle (radians, float32), each joint's rotation expressed in its parent's frame. In the rest
+A preset is a one-body :class:`~.pose.BodyPose` named after it: SMPL-X's ``global_orient`` (3,)
+and ``body_pose`` (63,) = 21 body joints x 3, both axis-angle (radians, float32), each joint's
+rotation expressed in its parent's frame; shape, hands and face at zero. In the rest
 frame (+y up, the body facing +z, its left at +x) the signs are:
 
 * hip flexion (thigh forward) is a negative rotation about x; knee flexion (shin back) positive;
@@ -18,48 +19,14 @@ posa_model.viz``) and by the joint-geometry tests of ``tests/test_presets.py``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, NamedTuple
-
 import numpy as np
 from scipy.spatial.transform import Rotation
 
 from ..errors import InputShapeError
 from .joints import JOINT_INDEX, NUM_BODY_JOINTS
+from .pose import BodyPose
 
-__all__ = ["PRESETS", "PosePreset", "PosedBody", "get_preset", "pose_body", "preset_names"]
-
-
-@dataclass(frozen=True, eq=False)
-class PosePreset:
-    """A named body pose: ``global_orient`` (3,) and ``body_pose`` (63,) axis-angle float32."""
-
-    name: str
-    description: str
-    global_orient: np.ndarray
-    body_pose: np.ndarray
-
-    def __post_init__(self) -> None:
-        for field, size in (("global_orient", 3), ("body_pose", NUM_BODY_JOINTS * 3)):
-            value = np.array(getattr(self, field), dtype=np.float32).reshape(-1)
-            if value.shape != (size,) or not np.isfinite(value).all():
-                raise InputShapeError(
-                    f"PosePreset {self.name!r}: {field}: expected ({size},) finite, "
-                    f"found shape {value.shape}"
-                )
-            value.flags.writeable = False
-            object.__setattr__(self, field, value)
-
-    def full_pose(self) -> np.ndarray:
-        """(66,) ``global_orient`` followed by ``body_pose``."""
-        return np.concatenate([self.global_orient, self.body_pose])
-
-
-class PosedBody(NamedTuple):
-    """A posed body in the SMPL-X world: ``vertices`` (V, 3) and ``joints`` (55, 3) float32."""
-
-    vertices: np.ndarray
-    joints: np.ndarray
+__all__ = ["PRESETS", "PRESET_DESCRIPTIONS", "get_preset", "preset_names"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -100,8 +67,11 @@ def _arms_down(
     }
 
 
-def _preset(name: str, description: str, orient=(0.0, 0.0, 0.0), **joints) -> PosePreset:
-    return PosePreset(name, description, np.asarray(orient, dtype=float), _body_pose(**joints))
+def _preset(name: str, description: str, orient=(0.0, 0.0, 0.0),
+            **joints) -> tuple[str, str, BodyPose]:
+    pose = BodyPose(np.asarray(orient, dtype=float)[None], _body_pose(**joints)[None],
+                    names=(name,))
+    return name, description, pose
 
 
 # Sitting: thighs horizontal (hip flexion 90), shins vertical (knee 90), forearms on the thighs.
@@ -113,8 +83,8 @@ _LOW_HIP = -(90.0 + 10.0 - _RECLINE)
 _LOW_KNEE = 100.0 - 30.0
 _LOW_ANKLE = _RECLINE - _LOW_HIP - _LOW_KNEE  # orient + hip + knee + ankle = 0: feet flat
 
-PRESETS: dict[str, PosePreset] = {
-    p.name: p
+_TABLE = tuple(
+    p
     for p in (
         _preset("t_pose", "SMPL-X rest pose: standing, arms straight out to the sides"),
         _preset(
@@ -199,7 +169,11 @@ PRESETS: dict[str, PosePreset] = {
             right_elbow=_rot(("y", 12.0)),
         ),
     )
-}
+)
+#: name -> the preset's one-body pose (use :func:`get_preset`, which returns a copy).
+PRESETS: dict[str, BodyPose] = {name: pose for name, _, pose in _TABLE}
+#: name -> what the preset shows, in words.
+PRESET_DESCRIPTIONS: dict[str, str] = {name: text for name, text, _ in _TABLE}
 
 
 def preset_names() -> tuple[str, ...]:
@@ -207,64 +181,14 @@ def preset_names() -> tuple[str, ...]:
     return tuple(PRESETS)
 
 
-def get_preset(name: str | PosePreset) -> PosePreset:
-    """The preset called ``name`` (a :class:`PosePreset` is returned as is).
+def get_preset(name: str) -> BodyPose:
+    """A copy of the preset called ``name`` (a one-body :class:`~.pose.BodyPose`).
 
     Raises:
         InputShapeError: (also a ``ValueError``) for an unknown name, listing the valid ones.
     """
-    if isinstance(name, PosePreset):
-        return name
-    try:
-        return PRESETS[name]
-    except (KeyError, TypeError):
+    if not isinstance(name, str) or name not in PRESETS:
         raise InputShapeError(
             f"pose preset: expected one of {', '.join(PRESETS)}, found {name!r}"
-        ) from None
-
-
-def pose_body(model: Any, preset: str | PosePreset, betas=None, transl=None) -> PosedBody:
-    """Pose an ``smplx.SMPLX`` model with a preset; hands, face and expression at zero.
-
-    Args:
-        model: an ``smplx.SMPLX`` module (e.g. from :func:`load_body_model`).
-        preset: a preset name or a :class:`PosePreset`.
-        betas: optional (K,) shape coefficients, K <= ``model.num_betas`` (zero-padded).
-        transl: optional (3,) translation in metres (SMPL-X world).
-
-    Returns:
-        :class:`PosedBody` (a named tuple): vertices (V, 3) and the 55 SMPL-X joints (55, 3),
-        float32 numpy, SMPL-X world (+y up, metres).
-    """
-    import torch
-
-    preset = get_preset(preset)
-    ref = model.shapedirs
-    kw = {"dtype": ref.dtype, "device": ref.device}
-
-    def row(value, size: int, name: str):
-        if value is None:
-            return torch.zeros(1, size, **kw)
-        arr = torch.as_tensor(np.asarray(value, dtype=np.float64), **kw).reshape(-1)
-        if arr.numel() > size or (name == "transl" and arr.numel() != size):
-            raise InputShapeError(f"{name}: expected ({size},) values, found {arr.numel()}")
-        return torch.nn.functional.pad(arr, (0, size - arr.numel()))[None]
-
-    hand_dim = model.num_pca_comps if getattr(model, "use_pca", False) else 45
-    inputs = {
-        "betas": row(betas, model.num_betas, "betas"),
-        "transl": row(transl, 3, "transl"),
-        "global_orient": torch.tensor(preset.global_orient.copy(), **kw)[None],
-        "body_pose": torch.tensor(preset.body_pose.copy(), **kw)[None],
-        "left_hand_pose": torch.zeros(1, hand_dim, **kw),
-        "right_hand_pose": torch.zeros(1, hand_dim, **kw),
-        "jaw_pose": torch.zeros(1, 3, **kw),
-        "leye_pose": torch.zeros(1, 3, **kw),
-        "reye_pose": torch.zeros(1, 3, **kw),
-        "expression": torch.zeros(1, model.num_expression_coeffs, **kw),
-    }
-    with torch.no_grad():
-        out = model(**inputs)
-    vertices = out.vertices[0].detach().cpu().numpy().astype(np.float32)
-    joints = out.joints[0, :55].detach().cpu().numpy().astype(np.float32)
-    return PosedBody(vertices, joints)
+        )
+    return PRESETS[name].take(slice(None))

@@ -80,33 +80,26 @@ def _load_scene(args):
 
 
 def _requests(args) -> tuple[list[BodyRequest], np.ndarray | None]:
-    from ..body import PosePreset, get_preset, load_body_model, pose_body
-    from ..body.pose_file import load_pose_file
+    from ..body import BodyPose, load_body_model, pose_body
 
     if args.bodies < 1:
         raise PosaError(f"--bodies: expected a positive number, found {args.bodies}")
     names = [n.strip() for n in args.poses.split(",") if n.strip()] if args.poses else []
     if not names and not args.pose_file:
         names = list(DEFAULT_POSES)
-    mix: list[tuple[str, PosePreset, np.ndarray | None]] = [(n, get_preset(n), None)
-                                                            for n in names]
-    for path in args.pose_file:
-        params = load_pose_file(path, frame=args.frame)
-        preset = PosePreset(path.stem, f"from {path}", params.global_orient, params.body_pose)
-        mix.append((path.stem, preset, params.betas))
+    mix = [BodyPose.from_preset(n) for n in names]
+    mix += [BodyPose.from_file(path, frame=args.frame).take([0]) for path in args.pose_file]
     model = load_body_model(None if args.body == "standin" else args.body)
-    posed = {}
-    for name, preset, betas in mix:
-        if name not in posed:
-            betas = None if betas is None else betas[: model.num_betas]
-            posed[name] = pose_body(model, preset, betas=betas).vertices
+    poses = BodyPose.concatenate(mix).with_betas(model.num_betas)
+    vertices = pose_body(model, poses).vertices
     requests = []
     for k in range(args.bodies):
-        name, preset, _ = mix[k % len(mix)]
-        requests.append(BodyRequest(posed[name], f"{name}.{k:03d}", info={
-            "pose": name, "global_orient": preset.global_orient.tolist(),
-            "body_pose": preset.body_pose.tolist()}))
-    return requests, np.asarray(model.faces, dtype=np.int64)
+        i = k % len(poses)
+        name = poses.names[i]
+        requests.append(BodyRequest(vertices[i], f"{name}.{k:03d}", info={
+            "pose": name, "global_orient": poses.global_orient[i].tolist(),
+            "body_pose": poses.body_pose[i].tolist()}))
+    return requests, model.faces
 
 
 def _print_summary(result: PlacementResult) -> None:

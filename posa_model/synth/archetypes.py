@@ -147,9 +147,10 @@ def sample_pose(rng: np.random.Generator, preset, legs: str, scale: float = 1.0)
     ``legs``: ``none`` (no leg noise), ``symmetric`` (left and right legs get mirrored noise) or
     ``free``. Lying presets get noise only about the axes of :data:`_LYING_AXES`.
     """
-    allowed = _LYING_AXES.get(preset.name)
-    flat = np.asarray(preset.body_pose, dtype=np.float64).reshape(1, -1).copy()
-    for joint, (axis, angle) in _PRESET_FIX.get(preset.name, {}).items():
+    name = preset.names[0]
+    allowed = _LYING_AXES.get(name)
+    flat = np.asarray(preset.body_pose[0], dtype=np.float64).reshape(1, -1).copy()
+    for joint, (axis, angle) in _PRESET_FIX.get(name, {}).items():
         compose_joint(flat, joint, axis, np.array([angle]))
     pose = flat.reshape(NUM_BODY_JOINTS, 3)
 

@@ -18,9 +18,10 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from ..body import BodyPose
 from ..errors import InputShapeError
 from .archetypes import ARCHETYPES, sample_pose
-from .body import NUM_BETAS, BodyParams, BodyPoser
+from .body import NUM_BETAS, BodyPoser
 from .fitting import Job, fit_jobs
 from .labels import BodyLabels, LabelMaker
 from .rooms import ROOM_TYPES, generate_room
@@ -96,7 +97,7 @@ class SceneResult:
     scene: Scene
     archetypes: list[str]
     labels: BodyLabels | None
-    params: BodyParams | None
+    params: BodyPose | None
     attempts: int
     rejections: Counter = field(default_factory=Counter)
     depth: np.ndarray | None = None  # (count,) deepest vertex of each body inside the scene
@@ -173,10 +174,7 @@ class Synthesizer:
         """Per preset, the heading of pelvis -> head of the mean body (for lying bodies)."""
         names = sorted(self.presets)
         rows = [self.presets[n] for n in names]
-        params = BodyParams(np.zeros((len(rows), NUM_BETAS)),
-                            np.stack([p.global_orient for p in rows]),
-                            np.stack([p.body_pose for p in rows]), np.zeros((len(rows), 3)))
-        _, joints = self.poser.forward(params)
+        _, joints = self.poser.forward(BodyPose.concatenate(rows))
         d = joints[:, 15] - joints[:, 0]
         return {n: float(np.arctan2(d[i, 0], d[i, 2])) for i, n in enumerate(names)}
 
@@ -198,7 +196,7 @@ class Synthesizer:
         preset_name = str(rng.choice(arch.presets))
         preset = self.presets[preset_name]
         s = scene.spots[spot]
-        orient = Rotation.from_rotvec(np.asarray(preset.global_orient, dtype=np.float64))
+        orient = Rotation.from_rotvec(np.asarray(preset.global_orient[0], dtype=np.float64))
         if arch.fit == "lie":
             yaw = s.yaw - self.head_yaw[preset_name] + rng.normal(0.0, 0.03)
         elif arch.fit == "lean":
@@ -231,7 +229,7 @@ class Synthesizer:
         if not avail:
             return result
         failures: Counter = Counter()
-        accepted: list[tuple[str, BodyLabels, BodyParams, float]] = []
+        accepted: list[tuple[str, BodyLabels, BodyPose, float]] = []
         for _ in range(_MAX_ROUNDS):
             need = plan.quota - len(accepted)
             if need <= 0:
@@ -264,7 +262,7 @@ class Synthesizer:
             result.labels = BodyLabels(*(np.concatenate([getattr(a[1], f) for a in accepted])
                                          for f in ("x", "x_semantics", "vertices",
                                                    "vertices_can", "joints_can")))
-            result.params = BodyParams.concatenate([a[2] for a in accepted])
+            result.params = BodyPose.concatenate([a[2] for a in accepted])
             result.depth = np.array([a[3] for a in accepted])
         return result
 

@@ -44,9 +44,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from ..body import BodyPose
 from ..body.joints import JOINT_INDEX
 from .archetypes import ARCHETYPES, compose_joint
-from .body import BodyParams, BodyPoser
+from .body import BodyPoser
 from .labels import CONTACT_THRESHOLD
 from .primitives import aabb_distance, box_signed_distance, sweep_distance
 from .scene import Scene
@@ -90,7 +91,7 @@ class FitResult:
     ``joints`` (B, 55, 3), ``ok`` (B,), ``reason`` (B,) str ('' when ok) and ``depth`` (B,)
     of the deepest vertex inside the scene (metres, NaN where placement failed)."""
 
-    params: BodyParams
+    params: BodyPose
     vertices: np.ndarray
     joints: np.ndarray
     ok: np.ndarray
@@ -101,9 +102,9 @@ class FitResult:
 def fit_jobs(poser: BodyPoser, scene: Scene, jobs: list[Job]) -> FitResult:
     """Fit every job (batched forward passes) and check it; see the module docstring."""
     n = len(jobs)
-    params = BodyParams(np.stack([j.betas for j in jobs]),
-                        np.stack([j.global_orient for j in jobs]),
-                        np.stack([j.body_pose for j in jobs]), np.zeros((n, 3)))
+    params = BodyPose(global_orient=np.stack([j.global_orient for j in jobs]),
+                      body_pose=np.stack([j.body_pose for j in jobs]),
+                      betas=np.stack([j.betas for j in jobs]), transl=np.zeros((n, 3)))
     verts = np.zeros((n, poser.num_vertices, 3))
     joints = np.zeros((n, 55, 3))
     transl = np.full((n, 3), np.nan)
@@ -263,7 +264,7 @@ class _Fitter:
     # ----------------------------------------------------------------------------------------
     # pose adjustment by secant steps on one parameter per body
 
-    def solve(self, method: str, jobs: list[Job], params: BodyParams):
+    def solve(self, method: str, jobs: list[Job], params: BodyPose):
         """Adjust legs (sit), shoulders (reach, arms: one parameter per arm) or the pitch (kneel,
         lie) of each body; returns (body_pose, global_orient, vertices, joints, transl)."""
         n = len(jobs)

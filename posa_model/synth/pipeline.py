@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..body import BodyPose
 from ..errors import PosaError
-from .body import BodyParams
 from .dataset import (
     SceneResult,
     SynthConfig,
@@ -125,7 +125,7 @@ def _write(tmp: Path, config: SynthConfig, main: Synthesizer, results: list[Scen
         arrays = {f: np.concatenate([getattr(r.labels, f) for r in chosen]) for f in
                   ("x", "x_semantics", "vertices", "vertices_can", "joints_can")}
         arrays.update(recording_names=recordings, scenes=scenes, archetypes=archetypes,
-                      params=BodyParams.concatenate([r.params for r in chosen]),
+                      params=BodyPose.concatenate([r.params for r in chosen]),
                       body_model=[body_model] * len(scenes))
         write_split(tmp / split, arrays)
         splits[split] = arrays

@@ -54,7 +54,7 @@ def test_help_lists_the_arguments():
     ("args", "message"),
     [
         (["--pose", "dance", "--out", "x.blend"], "enum \"dance\" not found"),
-        (["--pose", "missing.npz", "--out", "x.blend"], "Pose file not found"),
+        (["--pose", "missing.npz", "--out", "x.blend"], "pose file not found"),
         (["--body", "/no/such/smplx", "--out", "x.blend"], "file not found"),
     ],
 )
