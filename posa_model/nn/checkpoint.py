@@ -13,7 +13,8 @@ Keys:
 
 :func:`read_checkpoint` refuses, with a :class:`CheckpointError` naming the file and the field:
 a file that is not a regular file or is larger than :data:`MAX_CHECKPOINT_BYTES`, state-dict
-values that are not floating-point tensors or hold NaN/Inf (the name of the tensor is given),
+values that are not floating-point tensors, hold NaN/Inf or magnitudes above
+:data:`MAX_ABS_WEIGHT` (the name of the tensor is given),
 more than :data:`MAX_PARAMETERS` weights, a model_config out of range, a meta that is not a
 dict of str / int / float / bool / None, an extra whose known fields have the wrong types.
 """
@@ -39,6 +40,9 @@ FORMAT_VERSION = 1
 MAX_CHECKPOINT_BYTES = 2 << 30
 #: Most weights a state dict may hold (the reference model has 1.9 M).
 MAX_PARAMETERS = 200_000_000
+#: Largest weight magnitude accepted. Trained weights stay far below (the shipped checkpoint's
+#: largest is ~2); a flipped exponent bit gives ~1e38, finite but overflowing every decode.
+MAX_ABS_WEIGHT = 1e6
 #: Types ``extra``'s known fields must have when present.
 _EXTRA_TYPES: dict[str, tuple[type, ...]] = {
     "train_config": (dict,), "optimizer": (dict,), "rng": (dict,), "history": (list,),
@@ -116,7 +120,8 @@ def load_weights_only(path: str | os.PathLike, what: str = "checkpoint") -> Any:
 
 def check_state_dict(state: Any, where: str, field_name: str = "state_dict") -> None:
     """Raise CheckpointError unless ``state`` maps str names to finite floating-point tensors
-    of at most :data:`MAX_PARAMETERS` values in all (the offending name is given)."""
+    with magnitudes <= :data:`MAX_ABS_WEIGHT`, at most :data:`MAX_PARAMETERS` values in all
+    (the offending name is given)."""
     if not isinstance(state, dict):
         raise CheckpointError(f"{where}: field {field_name!r} must be a dict, found "
                               f"{type(state).__name__}")
@@ -138,6 +143,10 @@ def check_state_dict(state: Any, where: str, field_name: str = "state_dict") -> 
             bad = int((~torch.isfinite(value)).sum())
             raise CheckpointError(f"{where}: {field_name}[{key!r}] has {bad} NaN or infinite "
                                   "values; refusing weights that would sample garbage")
+        largest = float(value.abs().max()) if value.numel() else 0.0
+        if largest > MAX_ABS_WEIGHT:
+            raise CheckpointError(f"{where}: {field_name}[{key!r}] holds a weight of magnitude "
+                                  f"{largest:.3g}, more than {MAX_ABS_WEIGHT:g} (a corrupt file?)")
 
 
 def _check_meta(meta: Any, where: str) -> dict[str, Any]:
@@ -201,10 +210,12 @@ def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
             raise CheckpointError(f"{path}: field {key!r} is missing or not a {kind.__name__}")
     regressor = payload["frame_regressor"]
     if (regressor.ndim != 2 or regressor.shape[0] != 4 or not regressor.is_floating_point()
-            or regressor.numel() > MAX_PARAMETERS or not torch.isfinite(regressor).all()):
+            or regressor.numel() > MAX_PARAMETERS or not torch.isfinite(regressor).all()
+            or (regressor.numel() and float(regressor.abs().max()) > MAX_ABS_WEIGHT)):
         raise CheckpointError(
-            f"{path}: field 'frame_regressor' must be a finite floating-point (4, V) tensor, "
-            f"found {regressor.dtype} {tuple(regressor.shape)}"
+            f"{path}: field 'frame_regressor' must be a finite floating-point (4, V) tensor "
+            f"with entries of magnitude <= {MAX_ABS_WEIGHT:g}, found {regressor.dtype} "
+            f"{tuple(regressor.shape)}"
         )
     config = ModelConfig.from_dict(payload["model_config"], source=str(path))
     check_state_dict(payload["state_dict"], str(path))
