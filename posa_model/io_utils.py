@@ -373,6 +373,39 @@ def read_npz_bounded(path: str | os.PathLike, what: str, *, keys: Iterable[str] 
     return out
 
 
+def check_zip_sizes(fp: IO[bytes], where: str, max_bytes: int = MAX_ARRAY_BYTES,
+                    max_ratio: float = MAX_ZIP_RATIO, error: ErrorType = FileFormatError) -> None:
+    """If the seekable stream ``fp`` is a zip archive (e.g. a ``torch.save`` file), refuse it
+    when its members declare more than ``max_bytes`` in all, or a member above
+    :data:`ZIP_RATIO_FLOOR` inflates more than ``max_ratio`` : 1. Only the central directory
+    is read; ``fp`` is left at its start. A stream that is not a zip passes."""
+    try:
+        fp.seek(0)
+        if not zipfile.is_zipfile(fp):
+            return
+        fp.seek(0)
+        with zipfile.ZipFile(fp) as archive:
+            infos = archive.infolist()
+    except _READ_ERRORS as exc:
+        raise error(f"{where}: not a readable zip archive ({type(exc).__name__}: "
+                    f"{_short(exc)})") from exc
+    finally:
+        fp.seek(0)
+    if len(infos) > MAX_ZIP_MEMBERS:
+        raise error(f"{where}: {len(infos)} zip members, more than the limit of "
+                    f"{MAX_ZIP_MEMBERS}")
+    total = 0
+    for info in infos:
+        total += info.file_size
+        if total > max_bytes:
+            raise error(f"{where}: zip members declare more than {max_bytes} bytes "
+                        f"uncompressed (at {info.filename!r})")
+        ratio = info.file_size / max(1, info.compress_size)
+        if info.file_size > ZIP_RATIO_FLOOR and ratio > max_ratio:
+            raise error(f"{where}: member {info.filename!r} inflates {ratio:.0f}:1, more than "
+                        f"the limit of {max_ratio:.0f}:1 (a zip bomb?)")
+
+
 def npz_scalar(arrays: dict[str, np.ndarray], key: str, where: str, kinds: str = "iu",
                error: ErrorType = FileFormatError) -> Any:
     """The 0-d (or one-element) array ``arrays[key]`` as a Python scalar of a kind in ``kinds``

@@ -235,18 +235,27 @@ def test_npy_header_bomb_is_refused_before_allocating(grid_folder, tmp_path):
         PosaDataset(tmp_path / "split")
 
 
+def _declare_size(path, member: str, declared: int) -> None:
+    """Patch ``member``'s uncompressed size in its local and central zip headers."""
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as z:
+        info, pos = z.getinfo(member), z.start_dir
+    struct.pack_into("<I", data, info.header_offset + 22, declared)
+    while data[pos:pos + 4] == b"PK\x01\x02":
+        n, m, k = struct.unpack_from("<HHH", data, pos + 28)
+        if data[pos + 46:pos + 46 + n].decode() == member:
+            struct.pack_into("<I", data, pos + 24, declared)
+        pos += 46 + n + m + k
+    path.write_bytes(bytes(data))
+
+
 def _lying_zip(path, declared: int):
     """An .npz whose member claims ``declared`` uncompressed bytes (a zip bomb's header)."""
     buf = io.BytesIO()
     np.save(buf, np.zeros(16))
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("vertices_0.npy", buf.getvalue())
-    data = bytearray(path.read_bytes())
-    with zipfile.ZipFile(path) as z:
-        info, cd = z.getinfo("vertices_0.npy"), z.start_dir
-    struct.pack_into("<I", data, info.header_offset + 22, declared)
-    struct.pack_into("<I", data, cd + 24, declared)
-    path.write_bytes(bytes(data))
+    _declare_size(path, "vertices_0.npy", declared)
 
 
 def test_zip_bomb_is_refused_before_inflating(tmp_path):
@@ -263,6 +272,14 @@ def test_zip_bomb_is_refused_before_inflating(tmp_path):
     with pytest.raises(FileFormatError, match="limit"):
         read_npz_bounded(real, "test", max_bytes=1 << 20)
     assert read_npz_bounded(real, "test")["zeros"].shape == (8 << 20,)
+
+
+def test_checkpoint_zip_member_lying_about_its_size_is_refused(checkpoint):
+    with zipfile.ZipFile(checkpoint) as z:
+        member = next(n for n in z.namelist() if n.endswith("data/0"))
+    _declare_size(checkpoint, member, 4_000_000_000)
+    with pytest.raises(CheckpointError, match=r"c\.pt: checkpoint: member .*data/0' inflates"):
+        read_checkpoint(checkpoint)
 
 
 def test_checkpoint_non_tensor_state_dict_value_and_non_dict_meta(checkpoint):

@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from ..errors import CheckpointError
-from ..io_utils import atomic_torch_save, open_regular_file
+from ..io_utils import atomic_torch_save, check_zip_sizes, open_regular_file
 from .config import ModelConfig
 
 FORMAT = "posa_model.checkpoint"
@@ -109,6 +109,7 @@ def load_weights_only(path: str | os.PathLike, what: str = "checkpoint") -> Any:
     if not os.path.lexists(path):
         raise CheckpointError(f"{what} file not found: {path}")
     with open_regular_file(path, what, CheckpointError, MAX_CHECKPOINT_BYTES) as f:
+        check_zip_sizes(f, f"{path}: {what}", 2 * MAX_CHECKPOINT_BYTES, error=CheckpointError)
         try:
             return torch.load(f, map_location="cpu", weights_only=True)
         except Exception as exc:  # torch raises many types for corrupt or unsafe files
