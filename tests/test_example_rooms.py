@@ -255,3 +255,40 @@ def test_generator_is_deterministic(tmp_path):
         committed = EXAMPLES / rel
         assert committed.is_file(), f"{rel} is not committed"
         assert (out / rel).read_bytes() == committed.read_bytes(), f"{rel} differs"
+
+
+def _bench():
+    """bench/bench_real_rooms.py as a module (its helpers need no subprocess)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_real_rooms",
+                                                  ROOT / "bench" / "bench_real_rooms.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_fills_the_seats_and_matches_pelvises_to_them():
+    bench = _bench()
+    info = _room("bedroom")
+    people = bench.people_for_room(info)
+    assert people == {"sit": 1, "lie_back": 3, "stand": 2}
+    command = bench.cli_command("python", Path("room.glb"), people, 3, Path("o.glb"),
+                                Path("m.json"))
+    assert command[command.index("--bodies") + 1] == "6"
+    assert command[command.index("--poses") + 1] == "sit,lie_back,lie_back,lie_back,stand,stand"
+    assert "--poses" not in bench.cli_command("python", Path("r.glb"), 5, 0, Path("o.glb"),
+                                              Path("m.json"))
+    chair = next(p for p in info["pieces"] if p["name"] == "Chair")
+    bed = next(p for p in info["pieces"] if p["name"] == "Bed_Double")
+    x, y, z = chair["seat_positions"][0]
+    bodies = [
+        {"name": "a", "pose": "sit", "placed": True, "pelvis": [x + 0.2, y + 0.1, z + 0.2]},
+        {"name": "b", "pose": "sit", "placed": True, "pelvis": [x, y, z - 0.05]},  # nearer
+        {"name": "c", "pose": "stand", "placed": True, "pelvis": [x, y, z]},  # not sitting
+        {"name": "d", "pose": "lie_back", "placed": True, "pelvis": bed["seat_positions"][1]},
+        {"name": "e", "pose": "sit", "placed": False, "pelvis": None},
+    ]
+    assert sorted(bench.match_seats(info, bodies)) == [("Bed_Double", 1, "d"), ("Chair", 0, "b")]
+    far = [{"name": "f", "pose": "sit", "placed": True, "pelvis": [x + 0.31, y, z]}]
+    assert bench.match_seats(info, far) == []
