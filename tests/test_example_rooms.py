@@ -94,7 +94,7 @@ def _groups(info: dict) -> dict[str, str]:
     return out
 
 
-def test_there_are_the_rooms_the_readme_uses():
+def test_the_rooms_are_there_and_small():
     assert {"dining_room", "bedroom", "living_room", "office", "kitchen",
             "living_room_downloaded", "example_room"} <= set(ROOMS)
     assert (EXAMPLES / "rooms" / "example_room.glb").stat().st_size < 1_000_000
