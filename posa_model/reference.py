@@ -18,13 +18,21 @@ decoder.lin.{0,1}.linear / .norm       decoder.de_spiral.{0,1}.conv.layer / .nor
 decoder.convs.{i}.conv.linear / .norm  decoder.de_spiral.{2+i}.conv.layer / .norm
 decoder.out.linear                     decoder.de_spiral.{2+num_hidden}.layer
 =====================================  ==============================================
+
+To use reference weights in the product (``load_sampler``, ``--checkpoint`` of the sample and
+place commands, the add-on's checkpoint preference), convert them once into one of our
+checkpoints that carries its hierarchy and ``frame="reference"``:
+``python -m posa_model.convert --reference last_model.pt --mesh-ds mesh_ds/ --body
+SMPLX_NEUTRAL.npz --out posa_smplx.pt`` (:func:`posa_model.convert.convert_reference`).
 """
 
 from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -124,22 +132,24 @@ def _infer_config(state: dict[str, torch.Tensor], where: str) -> ModelConfig:
     ), source=f"{where} (model configuration read off the weights' shapes)")
 
 
-def load_reference(checkpoint_path: str | os.PathLike, mesh_ds_dir: str | os.PathLike,
-                   device: str | torch.device = "cpu") -> POSA:
-    """Load a reference POSA checkpoint with its ``mesh_ds`` folder as our model (eval mode).
+@dataclass
+class ReferenceWeights:
+    """Reference weights read with their ``mesh_ds`` folder.
 
-    The returned model's ``decode(z (B, 256), vertices (B, 655, 3))`` gives the reference
-    decoder's (B, 655, 43) output (channel 0 contact probability, 1..42 class logits) and
-    ``encode(f (B, 655, 43), vertices)`` the reference encoder's (mu, logvar). Vertices are in
-    the frame the reference was trained in (see ``posa_model.frames`` / the sampler's
-    ``frame="reference"``). The file is read with ``weights_only=True``.
-
-    Raises:
-        CheckpointError: unreadable file (or not a regular file), non-tensor or non-finite
-            weights (named), missing/extra parameters, weights of the wrong rank, shapes that
-            disagree with the mesh_ds folder (e.g. weights for another mesh).
-        HierarchyError: a malformed mesh_ds folder (naming the file).
+    model: our POSA module with the reference weights (fp32, eval mode, on CPU).
+    hierarchy: the MeshHierarchy of the mesh_ds folder (spirals in OpenMesh order).
+    epoch: the checkpoint's ``epoch`` field when it is an int, else None.
     """
+
+    model: POSA
+    hierarchy: Any
+    epoch: int | None = None
+
+
+def read_reference(checkpoint_path: str | os.PathLike,
+                   mesh_ds_dir: str | os.PathLike) -> ReferenceWeights:
+    """Read a reference POSA checkpoint with its ``mesh_ds`` folder (see :func:`load_reference`
+    for the checks); returns the model and the hierarchy it runs on."""
     from .mesh.mesh_ds import read_mesh_ds
 
     path = Path(checkpoint_path)
@@ -170,4 +180,25 @@ def load_reference(checkpoint_path: str | os.PathLike, mesh_ds_dir: str | os.Pat
             )
         ours[name] = ref.float()
     model.load_state_dict(ours)
-    return model.to(device).eval()
+    epoch = payload.get("epoch")
+    return ReferenceWeights(model.eval(), hierarchy,
+                            epoch if type(epoch) is int else None)
+
+
+def load_reference(checkpoint_path: str | os.PathLike, mesh_ds_dir: str | os.PathLike,
+                   device: str | torch.device = "cpu") -> POSA:
+    """Load a reference POSA checkpoint with its ``mesh_ds`` folder as our model (eval mode).
+
+    The returned model's ``decode(z (B, 256), vertices (B, 655, 3))`` gives the reference
+    decoder's (B, 655, 43) output (channel 0 contact probability, 1..42 class logits) and
+    ``encode(f (B, 655, 43), vertices)`` the reference encoder's (mu, logvar). Vertices are in
+    the frame the reference was trained in (see ``posa_model.frames`` / the sampler's
+    ``frame="reference"``). The file is read with ``weights_only=True``.
+
+    Raises:
+        CheckpointError: unreadable file (or not a regular file), non-tensor or non-finite
+            weights (named), missing/extra parameters, weights of the wrong rank, shapes that
+            disagree with the mesh_ds folder (e.g. weights for another mesh).
+        HierarchyError: a malformed mesh_ds folder (naming the file).
+    """
+    return read_reference(checkpoint_path, mesh_ds_dir).model.to(device).eval()

@@ -9,14 +9,22 @@ Keys:
     meta (dict of str/int/float/bool: ``trained``, ``description``, ``frame`` ("canonical":
         posa_model.frames.canonicalize, the default; "reference": the reference code's
         pelvis-centred fixed rotation, for data made by it), training summary, ...),
-    extra (dict; the trainer keeps optimiser / RNG / step state here for exact resume).
+    extra (dict; the trainer keeps optimiser / RNG / step state here for exact resume),
+    hierarchy (optional dict: the mesh hierarchy itself, so the checkpoint is self-contained;
+        written for every hierarchy other than the stand-in's, e.g. converted reference weights
+        (``python -m posa_model.convert``) and runs trained with ``--hierarchy``. Fields
+        ``format_version`` (int), ``seq_length``, ``dilation`` (int) and per level the lists
+        ``vertices`` ((V_k, 3) float32), ``faces`` ((F_k, 3) int32), ``spirals``
+        ((V_k, S) int32), per step ``down`` ((V_{k+1},) int32), ``up_index`` ((V_k, 3) int32),
+        ``up_weight`` ((V_k, 3) float32); its fingerprint must equal ``hierarchy_fingerprint``).
 
 :func:`read_checkpoint` refuses, with a :class:`CheckpointError` naming the file and the field:
 a file that is not a regular file or is larger than :data:`MAX_CHECKPOINT_BYTES`, state-dict
 values that are not floating-point tensors, hold NaN/Inf or magnitudes above
 :data:`MAX_ABS_WEIGHT` (the name of the tensor is given),
 more than :data:`MAX_PARAMETERS` weights, a model_config out of range, a meta that is not a
-dict of str / int / float / bool / None, an extra whose known fields have the wrong types.
+dict of str / int / float / bool / None, an extra whose known fields have the wrong types, an
+embedded hierarchy that is malformed (the field is named) or whose fingerprint differs.
 """
 
 from __future__ import annotations
@@ -26,15 +34,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, HierarchyError
 from ..io_utils import atomic_torch_save, check_zip_sizes, open_regular_file
 from .config import ModelConfig
 
 FORMAT = "posa_model.checkpoint"
 FORMAT_VERSION = 1
+#: Version of the embedded ``hierarchy`` field.
+HIERARCHY_FORMAT_VERSION = 1
+#: Most levels, and most array elements in all, an embedded hierarchy may have (SMPL-X's five
+#: levels hold about 0.4 M).
+MAX_HIERARCHY_LEVELS = 16
+MAX_HIERARCHY_ELEMENTS = 50_000_000
+_HIERARCHY_LISTS = {"vertices": ("f", 0), "faces": ("iu", 0), "spirals": ("iu", 0),
+                    "down": ("iu", 1), "up_index": ("iu", 1), "up_weight": ("f", 1)}
 #: Largest checkpoint file read (the shipped one is 4 MB; a reference-sized fp32 one ~25 MB
 #: with the optimiser state).
 MAX_CHECKPOINT_BYTES = 2 << 30
@@ -73,17 +90,116 @@ class Checkpoint:
     meta: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    #: the embedded MeshHierarchy, when the file carries one (else None: the caller supplies it)
+    hierarchy: Any = None
 
     @property
     def trained(self) -> bool:
         return bool(self.meta.get("trained", False))
 
+    @property
+    def frame(self) -> str:
+        """"canonical" (the default) or "reference" (``meta["frame"]``)."""
+        return str(self.meta.get("frame", "canonical"))
+
+
+def hierarchy_payload(hierarchy: Any) -> dict[str, Any]:
+    """A MeshHierarchy as the checkpoint's ``hierarchy`` field (tensors; int fields int32)."""
+    def ints(a) -> torch.Tensor:  # copies: hierarchy arrays are read-only
+        return torch.tensor(np.asarray(a, dtype=np.int32))
+
+    def floats(a) -> torch.Tensor:
+        return torch.tensor(np.asarray(a, dtype=np.float32))
+
+    return {
+        "format_version": HIERARCHY_FORMAT_VERSION,
+        "seq_length": int(hierarchy.seq_length),
+        "dilation": int(hierarchy.dilation),
+        "vertices": [floats(a) for a in hierarchy.vertices],
+        "faces": [ints(a) for a in hierarchy.faces],
+        "spirals": [ints(a) for a in hierarchy.spirals],
+        "down": [ints(a) for a in hierarchy.down],
+        "up_index": [ints(a) for a in hierarchy.up_index],
+        "up_weight": [floats(a) for a in hierarchy.up_weight],
+    }
+
+
+def hierarchy_from_payload(data: Any, where: str, fingerprint: str | None = None) -> Any:
+    """The MeshHierarchy of a checkpoint's ``hierarchy`` field, validated.
+
+    Raises:
+        CheckpointError: naming ``where`` and the sub-field: not a dict, a wrong version, lists
+            of the wrong length or type, tensors of the wrong kind, too many elements, an
+            inconsistent hierarchy, or a fingerprint other than ``fingerprint``.
+    """
+    from ..mesh.hierarchy import MAX_DILATION, MAX_SEQ_LENGTH, MeshHierarchy
+
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{where}: field 'hierarchy' must be a dict, found "
+                              f"{type(data).__name__}")
+    version = data.get("format_version")
+    if type(version) is not int or version != HIERARCHY_FORMAT_VERSION:
+        raise CheckpointError(f"{where}: hierarchy.format_version must be "
+                              f"{HIERARCHY_FORMAT_VERSION}, found {str(version)[:40]}")
+    sizes = {}
+    for key, (lo, hi) in (("seq_length", (1, MAX_SEQ_LENGTH)), ("dilation", (1, MAX_DILATION))):
+        value = data.get(key)
+        if type(value) is not int or not lo <= value <= hi:
+            raise CheckpointError(f"{where}: hierarchy.{key} must be an int in {lo}..{hi}, "
+                                  f"found {str(value)[:40]}")
+        sizes[key] = value
+    levels = data.get("vertices")
+    if not isinstance(levels, list) or not 1 <= len(levels) <= MAX_HIERARCHY_LEVELS:
+        raise CheckpointError(f"{where}: hierarchy.vertices must be a list of 1.."
+                              f"{MAX_HIERARCHY_LEVELS} tensors")
+    arrays: dict[str, tuple[np.ndarray, ...]] = {}
+    total = 0
+    for key, (kinds, fewer) in _HIERARCHY_LISTS.items():
+        items = data.get(key)
+        expected = len(levels) - fewer
+        if not isinstance(items, list) or len(items) != expected:
+            raise CheckpointError(f"{where}: hierarchy.{key} must be a list of {expected} "
+                                  f"tensors, found {type(items).__name__}"
+                                  f"{f' of {len(items)}' if isinstance(items, list) else ''}")
+        out = []
+        for k, tensor in enumerate(items):
+            if not isinstance(tensor, torch.Tensor) or tensor.is_complex():
+                raise CheckpointError(f"{where}: hierarchy.{key}[{k}] must be a tensor, found "
+                                      f"{type(tensor).__name__}")
+            kind = "f" if tensor.is_floating_point() else ("b" if tensor.dtype == torch.bool
+                                                           else "i")
+            if kind not in kinds:
+                raise CheckpointError(f"{where}: hierarchy.{key}[{k}] must hold "
+                                      f"{'numbers' if 'f' in kinds else 'integers'}, found "
+                                      f"{tensor.dtype}")
+            total += tensor.numel()
+            if total > MAX_HIERARCHY_ELEMENTS:
+                raise CheckpointError(f"{where}: the embedded hierarchy holds more than "
+                                      f"{MAX_HIERARCHY_ELEMENTS} values")
+            out.append(tensor.detach().cpu().numpy())
+        arrays[key] = tuple(out)
+    try:
+        hierarchy = MeshHierarchy(**arrays, **sizes)
+    except HierarchyError as exc:
+        raise CheckpointError(f"{where}: field 'hierarchy': {exc}") from exc
+    if fingerprint is not None and hierarchy.fingerprint != fingerprint:
+        raise CheckpointError(f"{where}: the embedded hierarchy's fingerprint "
+                              f"{hierarchy.fingerprint[:16]}... differs from "
+                              f"hierarchy_fingerprint {fingerprint[:16]}... (a corrupt or "
+                              "edited file)")
+    return hierarchy
+
 
 def save_checkpoint(path: str | os.PathLike, model: nn.Module, hierarchy_fingerprint: str,
                     frame_regressor: torch.Tensor, meta: dict[str, Any] | None = None,
                     extra: dict[str, Any] | None = None,
-                    weights_dtype: torch.dtype = torch.float32) -> Path:
-    """Write ``model`` (unwrapped) atomically; weights stored as ``weights_dtype`` (fp32/fp16)."""
+                    weights_dtype: torch.dtype = torch.float32,
+                    hierarchy: Any = None) -> Path:
+    """Write ``model`` (unwrapped) atomically; weights stored as ``weights_dtype`` (fp32/fp16).
+
+    ``hierarchy``: a MeshHierarchy to embed (its fingerprint must be
+    ``hierarchy_fingerprint``), making the file self-contained; None embeds nothing.
+    """
     plain = unwrap_model(model)
     config = getattr(plain, "config", None)
     if not isinstance(config, ModelConfig):
@@ -99,6 +215,12 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, hierarchy_fingerp
         "meta": dict(meta or {}),
         "extra": dict(extra or {}),
     }
+    if hierarchy is not None:
+        if hierarchy.fingerprint != str(hierarchy_fingerprint):
+            raise CheckpointError(f"{path}: the hierarchy to embed has fingerprint "
+                                  f"{hierarchy.fingerprint[:16]}..., the weights were trained "
+                                  f"on {str(hierarchy_fingerprint)[:16]}...")
+        payload["hierarchy"] = hierarchy_payload(hierarchy)
     return atomic_torch_save(path, payload)
 
 
@@ -195,8 +317,9 @@ def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
     if not isinstance(payload, dict):
         raise CheckpointError(f"{path}: expected a dict, found {type(payload).__name__}")
     if not isinstance(payload.get("format"), str) or payload["format"] != FORMAT:
-        hint = (" (it looks like a reference POSA checkpoint: use "
-                "posa_model.reference.load_reference with its mesh_ds folder)"
+        hint = (" (it looks like a reference POSA checkpoint: convert it once with its mesh_ds "
+                "folder: python -m posa_model.convert --reference FILE --mesh-ds mesh_ds/ "
+                "--body SMPLX_NEUTRAL.npz --out posa_smplx.pt)"
                 if "model_state_dict" in payload else "")
         raise CheckpointError(f"{path}: not a posa_model checkpoint (field 'format'){hint}")
     version = payload.get("format_version")
@@ -220,6 +343,10 @@ def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
         )
     config = ModelConfig.from_dict(payload["model_config"], source=str(path))
     check_state_dict(payload["state_dict"], str(path))
+    hierarchy = None
+    if payload.get("hierarchy") is not None:
+        hierarchy = hierarchy_from_payload(payload["hierarchy"], str(path),
+                                           payload["hierarchy_fingerprint"])
     return Checkpoint(
         config=config,
         hierarchy_fingerprint=payload["hierarchy_fingerprint"],
@@ -228,6 +355,7 @@ def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
         meta=_check_meta(payload.get("meta"), str(path)),
         extra=_check_extra(payload.get("extra"), str(path)),
         path=path,
+        hierarchy=hierarchy,
     )
 
 
