@@ -61,11 +61,21 @@ class ContactSamples:
         return dict(sorted(pairs, key=lambda p: -p[1]))
 
 
+#: Most maps :meth:`Sampler.sample_tensors` decodes in one call is bounded by the memory of its
+#: full-resolution output: B * n * V * (1 + 42) float32 values at most this many bytes.
+MAX_DECODE_BYTES = 4 << 30
+#: Seeds are int64 (torch.Generator.manual_seed) and non-negative.
+MAX_SEED = 2**63 - 1
+
+
 class Sampler:
     """A loaded POSA model with its mesh hierarchy and canonical frame, ready to sample.
 
-    Build it with :func:`load_sampler` (our checkpoints) or
-    :func:`posa_model.reference.load_reference_sampler` (reference weights).
+    Build it with :func:`load_sampler`: our checkpoints, including reference POSA weights
+    converted once by ``python -m posa_model.convert --reference last_model.pt --mesh-ds
+    mesh_ds/ --body SMPLX_NEUTRAL.npz --out posa_smplx.pt`` (a checkpoint that carries its
+    hierarchy and ``frame="reference"``). Before sampling a body from a file, check that it is
+    the checkpoint's mesh with :meth:`check_body`.
     """
 
     def __init__(self, model: POSA, hierarchy, frame_regressor: torch.Tensor,
@@ -94,6 +104,24 @@ class Sampler:
     @property
     def trained(self) -> bool:
         return self.checkpoint is None or self.checkpoint.trained
+
+    def check_body(self, faces: np.ndarray, source: str = "body",
+                   num_vertices: int | None = None) -> None:
+        """Refuse a body that is not this checkpoint's mesh (see
+        :func:`posa_model.nn.mesh_check.check_body_mesh`).
+
+        Args:
+            faces: (F, 3) int triangles of the body; num_vertices: its vertex count V.
+            source: what the body is, for the message ("--body SMPLX_NEUTRAL.npz").
+
+        Raises:
+            BodyMeshMismatch (a CheckpointError): another topology or vertex order; the
+                message says which checkpoint fits which body and how to get one.
+        """
+        from .nn.mesh_check import check_body_mesh
+
+        check_body_mesh(faces, self.hierarchy, source, num_vertices=num_vertices,
+                        checkpoint=self.checkpoint)
 
     def _validate(self, vertices: np.ndarray | torch.Tensor) -> torch.Tensor:
         v = torch.as_tensor(np.asarray(vertices) if not torch.is_tensor(vertices) else vertices)
@@ -135,10 +163,21 @@ class Sampler:
                        seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
         """Decode on the sampler's device; returns full-resolution (contact (B, n, V),
         class logits (B, n, V, 42)) tensors. Same seed, same result."""
-        if not isinstance(n_samples, int) or n_samples < 1:
+        if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
             raise InputShapeError(f"n_samples must be a positive int, got {n_samples!r}")
+        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not (
+                0 <= int(seed) <= MAX_SEED):
+            raise InputShapeError(f"seed must be an int in 0..2**63-1, got {str(seed)[:40]}")
         canon = self.canonical_vertices(vertices)
         batch = canon.shape[0]
+        channels = self.model.config.feature_dim
+        needed = batch * n_samples * self.num_vertices * channels * 4
+        if needed > MAX_DECODE_BYTES:
+            raise InputShapeError(
+                f"{batch} bodies x {n_samples} samples x {self.num_vertices} vertices x "
+                f"{channels} channels need {needed / 2**30:.1f} GiB, more than the limit of "
+                f"{MAX_DECODE_BYTES / 2**30:.0f} GiB: sample fewer at a time"
+            )
         generator = torch.Generator(device="cpu").manual_seed(int(seed))
         z = torch.randn((batch, n_samples, self.model.config.z_dim), generator=generator)
         z = z.reshape(batch * n_samples, -1).to(self.device)
@@ -200,16 +239,22 @@ def load_sampler(checkpoint: str | os.PathLike | None = None, device: str = "aut
 
     Args:
         checkpoint: path, or None for the checkpoint shipped with the package (trained on the
-            stand-in body; ``sampler.trained`` says whether it is a trained one).
+            stand-in body; ``sampler.trained`` says whether it is a trained one). Converted
+            reference weights (``python -m posa_model.convert``) are checkpoints like any other.
         device: "auto" (CUDA when available), "cpu" or "cuda[:N]".
         hierarchy: the mesh hierarchy the checkpoint was trained with: a MeshHierarchy, a
-            saved-hierarchy ``.npz`` or a reference ``mesh_ds`` folder; None = the stand-in's.
-            A hierarchy whose fingerprint differs from the checkpoint's is refused.
+            saved-hierarchy ``.npz`` or a reference ``mesh_ds`` folder. None: the hierarchy the
+            checkpoint carries (converted reference weights, runs trained with
+            ``--hierarchy``), else the stand-in's. A hierarchy whose fingerprint differs from
+            the checkpoint's is refused.
     """
     from .nn.default import default_checkpoint_path
 
     ckpt = read_checkpoint(default_checkpoint_path() if checkpoint is None else checkpoint)
-    hier = resolve_hierarchy(hierarchy)
+    if hierarchy is None and ckpt.hierarchy is not None:
+        hier = ckpt.hierarchy
+    else:
+        hier = resolve_hierarchy(hierarchy)
     model = build_model(ckpt, hier)
     frame = ckpt.meta.get("frame", "canonical")
     if frame not in ("canonical", "reference"):
@@ -232,41 +277,86 @@ def _pose_body(body: str, pose: str, frame: int, allow_pickle: bool = False):
     return vertices, model.faces
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m posa_model.sample``: sample contacts for a posed body and write them."""
+#: Most samples the command line decodes (each is a full-resolution map in the output file).
+MAX_CLI_SAMPLES = 64
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m posa_model.sample`` argument parser (its --help lists the presets)."""
+    from . import cli
+    from .body import PRESET_DESCRIPTIONS, preset_names
+
+    presets = "\n".join(f"  {name:14s} {PRESET_DESCRIPTIONS.get(name, '')}"
+                         for name in preset_names())
     parser = argparse.ArgumentParser(
         prog="python -m posa_model.sample",
         description="Sample where a posed body touches the scene and what it touches (POSA).",
+        epilog=f"pose presets (--pose NAME; default: sit):\n{presets}\n\nThe body must be "
+               "the checkpoint's mesh: the stand-in for the shipped checkpoint, real SMPL-X "
+               "for converted reference weights (python -m posa_model.convert).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--body", default="standin",
                         help="'standin' (default) or a path to an SMPL-X model file/folder")
-    parser.add_argument("--pose", default="sit", help="a preset name or a pose .npz file")
-    parser.add_argument("--frame", type=int, default=0, help="frame of an AMASS pose file")
-    parser.add_argument("--n", type=int, default=1, help="samples per body (default 1)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="auto", help="auto | cpu | cuda[:N]")
-    parser.add_argument("--checkpoint", default=None, help="our checkpoint (default: shipped)")
+    parser.add_argument("--pose", default="sit",
+                        help="a preset name (default: sit; listed below) or a pose .npz file")
+    parser.add_argument("--frame", type=cli.int_range(0, 10**9), default=0,
+                        help="frame of an AMASS pose file")
+    parser.add_argument("--n", type=cli.int_range(1, MAX_CLI_SAMPLES), default=1,
+                        help=f"samples per body (default 1, at most {MAX_CLI_SAMPLES})")
+    parser.add_argument("--seed", type=cli.seed, default=0, help="0..2**63-1 (default 0)")
+    parser.add_argument("--device", type=cli.device, default="auto", help="auto | cpu | cuda[:N]")
+    parser.add_argument("--checkpoint", default=None,
+                        help="our checkpoint, or reference weights converted by "
+                             "posa_model.convert (default: the shipped one)")
     parser.add_argument("--hierarchy", default=None,
-                        help="hierarchy .npz or mesh_ds folder the checkpoint was trained with")
+                        help="hierarchy .npz or mesh_ds folder the checkpoint was trained with "
+                             "(default: the one the checkpoint carries, else the stand-in's)")
     parser.add_argument("--colour", "--color", choices=("contact", "semantics"),
                         default="contact", help="what the vertex colours show")
-    parser.add_argument("--show-sample", type=int, default=0, help="sample the colours show")
+    parser.add_argument("--show-sample", type=cli.int_range(0, MAX_CLI_SAMPLES - 1), default=0,
+                        help="sample the colours show")
+    parser.add_argument("--allow-pickle", action="store_true",
+                        help="allow a .pkl --body or --pose (unpickling runs code from the file)")
     parser.add_argument("--out", required=True, type=Path, help="OUT.ply | OUT.glb | OUT.npz")
-    args = parser.parse_args(argv)
-    try:
-        from .export import write_contacts
+    return parser
 
-        vertices, faces = _pose_body(args.body, args.pose, args.frame)
-        sampler = load_sampler(args.checkpoint, device=args.device, hierarchy=args.hierarchy)
-        if not sampler.trained:
-            print("warning: the checkpoint is an UNTRAINED placeholder; maps are meaningless",
-                  file=sys.stderr)
-        out = sampler.sample(vertices[None], n_samples=args.n, seed=args.seed)
-        path = write_contacts(args.out, vertices, faces, out.contact[0], out.semantics[0],
-                              colour=args.colour, shown_sample=args.show_sample)
-    except PosaError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m posa_model.sample``: sample contacts for a posed body and write them."""
+    from . import cli
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return cli.run(parser.prog, lambda: _run(args))
+
+
+def _run(args: argparse.Namespace) -> int:
+    from . import cli
+    from .export import FORMATS, write_contacts
+
+    if args.out.suffix.lower() not in FORMATS:
+        raise cli.UsageError(f"--out {args.out}: must end in one of {', '.join(FORMATS)}")
+    if args.show_sample >= args.n:
+        raise cli.UsageError(f"--show-sample {args.show_sample}: there are only {args.n} "
+                             "sample(s) (0-based)")
+    cli.check_pickle(None if args.body == "standin" else args.body, args.allow_pickle, "--body")
+    pose_file = args.pose if args.pose.lower().endswith((".npz", ".pkl")) else None
+    cli.check_pickle(pose_file, args.allow_pickle, "--pose")
+    cli.check_paths(inputs=[("--body", None if args.body == "standin" else args.body),
+                            ("--pose", pose_file), ("--checkpoint", args.checkpoint),
+                            ("--hierarchy", args.hierarchy)],
+                    outputs=[("--out", args.out)])
+    cli.clean_stale_temps([args.out])
+    vertices, faces = _pose_body(args.body, args.pose, args.frame, args.allow_pickle)
+    sampler = load_sampler(args.checkpoint, device=args.device, hierarchy=args.hierarchy)
+    sampler.check_body(faces, f"--body {args.body}", num_vertices=int(vertices.shape[0]))
+    if not sampler.trained:
+        print("warning: the checkpoint is an UNTRAINED placeholder; maps are meaningless",
+              file=sys.stderr)
+    out = sampler.sample(vertices[None], n_samples=args.n, seed=args.seed)
+    path = write_contacts(args.out, vertices, faces, out.contact[0], out.semantics[0],
+                          colour=args.colour, shown_sample=args.show_sample)
     print(f"wrote {path} ({args.n} sample(s), device {sampler.device})")
     for k in range(args.n):
         in_contact = int((out.contact[0, k] > out.threshold).sum())
