@@ -138,12 +138,20 @@ def test_synthetic_room_matches_its_exact_grid():
     objects = [MeshObject(o.name, *object_mesh(scene, i), o.class_id, "label")
                for i, o in enumerate(scene.objects)]
     exact = compute_sdf_grid(scene.boxes, resolution=0.05, padding=0.2)
-    grid = build_scene_grid(objects, resolution=0.05, padding=0.2, cubic=True)
+    grid = build_scene_grid(objects, resolution=0.05, padding=0.2, cubic=True, thin_parts=False)
     assert grid.shape == exact.shape
     np.testing.assert_allclose(grid.grid_min, exact.grid_min, atol=1e-9)
-    assert np.abs(grid.sdf - exact.sdf).max() < 0.025  # half a voxel
+    # buried faces (legs in table tops, boxes touching) are no surface: the union's exact SDF
+    assert np.abs(grid.sdf - exact.sdf).max() < 1e-5
     far = exact.sdf > 0.01  # away from surfaces where two boxes tie
     assert (grid.semantics[far] == exact.semantics[far]).mean() > 0.999
+    # thin parts (shelves, chair backs thinner than the spacing) only ever read more solid, by
+    # less than a spacing, at nodes within a spacing of them
+    thin = build_scene_grid(objects, resolution=0.05, padding=0.2, cubic=True)
+    moved = thin.sdf != grid.sdf
+    assert 0 < moved.sum() < 0.01 * moved.size
+    assert (thin.sdf[moved] < 0).all() and (grid.sdf[moved] > 0).all()
+    assert (grid.sdf[moved] - thin.sdf[moved]).max() < 0.1 and grid.sdf[moved].max() < 0.05
 
 
 def test_band_chunks_and_repeat_give_the_same_grid(monkeypatch):
@@ -261,3 +269,96 @@ def test_splitting_long_triangles_keeps_the_surface():
     np.testing.assert_allclose(exact, igl.winding_number(box.vertices, box.faces, points),
                                atol=1e-9)
     np.testing.assert_allclose(split.winding_number(points), exact, atol=0.02)  # Barnes-Hut
+
+
+# --------------------------------------------------------------------------------------------
+# artist meshes: buried faces, thin parts, thin closed boxes, split rooms, hostile inputs
+
+
+def test_faces_buried_in_other_parts_are_no_surface():
+    """A cover lying face to face on a mattress (the Kenney beds): inside, the depth is to the
+    outer surface, not to the buried faces, and the top reads where it is."""
+    mattress = _box((1.6, 0.3, 2.0), "Mattress", 11, offset=(0, 0.25, 0))  # top at 0.4
+    cover = _box((1.6, 0.1, 2.0), "Cover", 11, offset=(0, 0.45, 0))  # from 0.4 to 0.5
+    grid = build_scene_grid([mattress, cover], resolution=0.05, padding=0.2)
+    exact = _box_sdf(_nodes(grid) - [0, 0.3, 0], np.array([0.8, 0.2, 1.0]))
+    np.testing.assert_allclose(grid.sdf, exact, atol=1e-5)
+    column = np.stack([np.zeros(200), np.linspace(0.6, 0.4, 200), np.zeros(200)], axis=1)
+    top = column[np.argmax(grid.lookup(column) <= 0), 1]
+    assert abs(top - 0.5) < 0.003
+
+
+def test_thin_slab_between_nodes_reads_solid_and_keeps_its_top():
+    """A 2.6 cm table top at 5 cm: no node lies inside it; the node below is moved inside so
+    the slab reads solid and its top stays where it is (it grows downwards only)."""
+    top = _box((1.0, 0.026, 0.7), "Top", 5, offset=(0.0, 0.787, 0.0))  # 0.774 .. 0.800
+    legs = [_box((0.05, 0.774, 0.05), f"Leg{i}", 5, offset=(x, 0.387, z))
+            for i, (x, z) in enumerate([(-0.45, -0.3), (0.45, -0.3), (-0.45, 0.3), (0.45, 0.3)])]
+    off = build_scene_grid([top, *legs], resolution=0.05, padding=0.2, thin_parts=False)
+    on = build_scene_grid([top, *legs], resolution=0.05, padding=0.2)
+    inside = np.stack([np.linspace(-0.3, 0.3, 7), np.full(7, 0.787), np.zeros(7)], axis=1)
+    assert (off.lookup(inside) > 0).all()  # lost without thin-part recovery
+    assert (on.lookup(inside) < 0).all()
+    column = np.stack([np.full(300, 0.1), np.linspace(0.9, 0.6, 300), np.full(300, 0.05)], 1)
+    surface = column[np.argmax(on.lookup(column) <= 0), 1]
+    assert abs(surface - 0.8) < 0.005  # the top did not move
+    moved = on.sdf != off.sdf
+    assert (on.sdf[moved] < 0).all() and (off.sdf[moved] < 0.05).all()
+
+
+def test_thin_closed_box_is_no_sheet_but_an_open_plane_is():
+    """An 8 mm chair back modelled as a closed box (and one whose bottom face is missing) keeps
+    its own shape: the sheet extrusion only fires on single-layer pieces."""
+    back = trimesh.creation.box(extents=(0.4, 0.5, 0.008))
+    back.apply_translation([0, 0.7, 0.2])
+    closed = MeshObject("ChairBack", back.vertices, back.faces, 3)
+    bottom = back.triangles_center[:, 1] < 0.46
+    open_box = MeshObject("ChairBack", back.vertices, back.faces[~bottom], 3)
+    plane = MeshObject("Sign", np.array([[-0.2, 0.45, 0.5], [0.2, 0.45, 0.5], [0.2, 0.95, 0.5],
+                                         [-0.2, 0.95, 0.5]]), np.array([[0, 1, 2], [0, 2, 3]]),
+                       35)
+    seat = _box((0.4, 0.05, 0.4), "Seat", 3, offset=(0, 0.45, 0))
+    for piece in (closed, open_box):
+        soup = solidify_sheets([seat, piece, plane], np.array([0.0, 0.5, 0.2]))
+        assert soup.sheets == ["Sign"]
+    grid = build_scene_grid([seat, open_box], resolution=0.02, padding=0.1)
+    behind = grid.lookup(np.array([[0.0, 0.7, 0.23], [0.0, 0.7, 0.26]]))
+    assert (behind > 0).all()  # nothing was extruded behind the back
+
+
+def test_a_room_split_into_parts_is_still_one_shell():
+    """Room.floor / .wall / .ceiling with part_of='Room' are welded together: the room is a
+    shell turned in (free inside) whichever way its normals point."""
+    room = trimesh.creation.box(extents=(5.0, 2.6, 4.0))
+    room.apply_translation([0, 1.3, 0])
+    normal = room.face_normals
+    chair = _box((0.5, 0.9, 0.5), "Chair", 3, offset=(0.5, 0.45, 0.3))
+    for faces in (room.faces, room.faces[:, ::-1]):
+        parts = [MeshObject(f"Room.{name}", room.vertices, faces[rows], cls, f"geometry:{name}",
+                            part_of="Room")
+                 for name, cls, rows in (("floor", 2, normal[:, 1] < -0.9),
+                                         ("wall", 1, np.abs(normal[:, 1]) < 0.1),
+                                         ("ceiling", 17, normal[:, 1] > 0.9))]
+        soup = solidify_sheets([*parts, chair], np.array([0, 1.3, 0]))
+        assert soup.shells == ["Room"] and soup.sheets == []
+        grid = build_scene_grid([*parts, chair], resolution=0.1, padding=0.2)
+        free, in_chair, under_ceiling = grid.lookup(np.array([[-1.5, 1.3, -1.0], [0.5, 0.45, 0.3],
+                                                              [-1.5, 2.5, -1.0]]))
+        assert free == pytest.approx(1.0, abs=1e-6) and in_chair < 0
+        assert under_ceiling == pytest.approx(0.1, abs=1e-6)
+
+
+def test_degenerate_objects_and_far_vertices_are_refused_with_names():
+    dot = MeshObject("Dot", np.ones((3, 3)), [[0, 1, 2]])
+    with pytest.raises(InputShapeError, match=r"objects 'Dot': expected triangles with area"):
+        build_scene_grid([dot])
+    far = MeshObject("Stray", np.array([[0, 0, 0], [1e9, 0, 0], [0, 1, 0.0]]), [[0, 1, 2]])
+    with pytest.raises(InputShapeError, match=r"over the 1000 m limit: object 'Stray'"):
+        build_scene_grid([_box(), far])
+
+
+def test_fitting_resolution_is_found_by_bisection():
+    bbox = np.array([[0.0, 0.0, 0.0], [900.0, 3.0, 900.0]])
+    res = mesh_sdf._fitting_resolution(bbox, 0.05, 0.3, False, 1_000_000)
+    assert np.prod(grid_layout(bbox, res, 0.3, False)[1]) <= 1_000_000
+    assert np.prod(grid_layout(bbox, res - 0.001, 0.3, False)[1]) > 1_000_000

@@ -13,11 +13,16 @@ import numpy as np
 from ..classes import MPCAT40_NAMES, NUM_CLASSES
 from ..errors import InputShapeError
 
-__all__ = ["CLASS_SOURCES", "MeshObject"]
+__all__ = ["CLASS_SOURCES", "MAX_SCENE_EXTENT", "MeshObject", "check_scene_extent"]
 
 #: Where a class can come from; ``"guess:<word>"`` names the word of the object's name that
-#: matched (see :func:`posa_model.scene.labels.guess_class`).
-CLASS_SOURCES: tuple[str, ...] = ("label", "classes", "guess:<word>", "none")
+#: matched (see :func:`posa_model.scene.labels.guess_class`), ``"geometry:<class>"`` the class
+#: its faces were given by their shape (a room mesh split by :mod:`posa_model.scene.rooms`).
+CLASS_SOURCES: tuple[str, ...] = ("label", "classes", "guess:<word>", "geometry:<class>",
+                                  "none")
+#: Metres: scenes wider than this on any axis are refused (a stray vertex far away would
+#: otherwise make grids of billions of nodes).
+MAX_SCENE_EXTENT = 1000.0
 
 
 @dataclass(eq=False)
@@ -28,7 +33,12 @@ class MeshObject:
     ``vertices`` (counter-clockwise seen from outside, the glTF/OBJ convention); ``class_id`` the
     MPCAT40 id (0 = unlabelled, never guessed); ``class_source`` where it came from: ``"label"``
     (the file's own extras/metadata/sidecar), ``"classes"`` (a user mapping), ``"guess:<word>"``
-    (guessed from the name, ``<word>`` the word that matched) or ``"none"``.
+    (guessed from the name, ``<word>`` the word that matched), ``"geometry:<class>"`` (the faces of
+    an unlabelled room mesh classed by their shape, :mod:`posa_model.scene.rooms`) or ``"none"``.
+    ``part_of`` is the name of the mesh this object was split from (``"Room"`` for
+    ``"Room.floor"``), or ``""``: objects with the same ``part_of`` are welded together when
+    :func:`~posa_model.scene.mesh_sdf.build_scene_grid` looks for closed pieces and room shells,
+    so a room split into floor, walls and ceiling is still one closed box.
 
     The arrays are converted to those dtypes and checked (non-empty, finite, face indices in
     range); errors name the object.
@@ -39,6 +49,7 @@ class MeshObject:
     faces: np.ndarray
     class_id: int = 0
     class_source: str = "none"
+    part_of: str = ""
 
     def __post_init__(self) -> None:
         who = f"object {self.name!r}"
@@ -72,11 +83,12 @@ class MeshObject:
             raise InputShapeError(f"{who}: class_id: expected an MPCAT40 id in "
                                   f"0..{NUM_CLASSES - 1}, found {self.class_id}")
         source = self.class_source
-        if source not in ("label", "classes", "none") and not (
-            isinstance(source, str) and source.startswith("guess:") and len(source) > 6
-        ):
+        if not _valid_source(source):
             raise InputShapeError(f"{who}: class_source: expected 'label', 'classes', "
-                                  f"'guess:<word>' or 'none', found {source!r}")
+                                  f"'guess:<word>', 'geometry:<class>' or 'none', found "
+                                  f"{source!r}")
+        if not isinstance(self.part_of, str):
+            raise InputShapeError(f"{who}: part_of: expected a string, found {self.part_of!r}")
         self.vertices, self.faces, self.class_id = vertices, faces, class_id
 
     @property
@@ -89,6 +101,44 @@ class MeshObject:
         used = self.vertices[np.unique(self.faces)]
         return np.stack([used.min(axis=0), used.max(axis=0)])
 
+    def extent(self) -> float:
+        """The largest side (metres) of the box around the vertices used by faces."""
+        lo, hi = self.bounds()
+        return float((hi - lo).max())
+
     def __repr__(self) -> str:
         return (f"MeshObject({self.name!r}, {len(self.vertices)} vertices, {len(self.faces)} "
                 f"faces, class {self.class_name} ({self.class_id}) from {self.class_source})")
+
+
+def _valid_source(source) -> bool:
+    if not isinstance(source, str):
+        return False
+    if source in ("label", "classes", "none"):
+        return True
+    if source.startswith("guess:"):
+        return len(source) > 6
+    return source.startswith("geometry:") and source[9:] in MPCAT40_NAMES[1:]
+
+
+def check_scene_extent(objects, where: str = "objects",
+                       limit: float = MAX_SCENE_EXTENT) -> None:
+    """Refuse a scene wider than ``limit`` metres on any axis, naming the object farthest out.
+
+    ``objects``: :class:`MeshObject` s (at least one). The farthest object is the one whose box
+    lies farthest from the median of the objects' centres (a stray vertex 1e9 m away makes its
+    object the culprit, not the room around it). Raises :class:`InputShapeError` with ``where``
+    (a file or ``"objects"``), the object, its bounds and the limit.
+    """
+    bounds = np.stack([o.bounds() for o in objects])  # (n, 2, 3)
+    lo, hi = bounds[:, 0].min(axis=0), bounds[:, 1].max(axis=0)
+    if float((hi - lo).max()) <= limit:
+        return
+    centre = np.median(bounds.mean(axis=1), axis=0)
+    reach = np.maximum(np.abs(bounds[:, 0] - centre), np.abs(bounds[:, 1] - centre)).max(axis=1)
+    worst = objects[int(np.argmax(reach))]
+    box = np.round(worst.bounds(), 3).tolist()
+    raise InputShapeError(
+        f"{where}: the scene spans {float((hi - lo).max()):.4g} m, over the {limit:g} m limit: "
+        f"object {worst.name!r} reaches {float(reach.max()):.4g} m from the scene's centre "
+        f"(its bounds {box}); remove stray vertices or check the file's units")
