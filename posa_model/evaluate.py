@@ -449,7 +449,8 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | Path, split: str = "
                         batch_size: int = 256) -> dict[str, Any]:
     """Everything ``python -m posa_model.evaluate`` computes, as the JSON-ready dict.
 
-    ``hierarchy``: a MeshHierarchy, a saved ``.npz`` or a ``mesh_ds`` folder (None = stand-in);
+    ``hierarchy``: a MeshHierarchy, a saved ``.npz`` or a ``mesh_ds`` folder (None = the one
+    the checkpoint carries, else the stand-in's);
     ``part_labels``: (V_full,) part per full-resolution vertex (None = stand-in SMPL-X).
 
     Raises:
@@ -470,7 +471,10 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | Path, split: str = "
     if not (root / split).is_dir():
         found = sorted(p.name for p in root.iterdir() if p.is_dir())
         raise PosaError(f"{root}: has no split folder {split!r} (found {found})")
-    hier = resolve_hierarchy(hierarchy)
+    if hierarchy is None and ckpt.hierarchy is not None:
+        hier = ckpt.hierarchy  # the checkpoint carries its own (converted / --hierarchy runs)
+    else:
+        hier = resolve_hierarchy(hierarchy)
     model = build_model(ckpt, hier)  # CheckpointError on a hierarchy mismatch
     dev = resolve_device(device)
     model = model.to(dev).eval()
@@ -534,18 +538,9 @@ def format_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, found {text!r}")
-    return value
+def build_parser() -> argparse.ArgumentParser:
+    from . import cli
 
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m posa_model.evaluate``; returns the exit status (2 on a user error)."""
     parser = argparse.ArgumentParser(
         prog="python -m posa_model.evaluate",
         description="Reconstruction metrics and archetype match rates of prior samples for a "
@@ -554,37 +549,55 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", required=True, type=Path, help="our checkpoint (.pt)")
     parser.add_argument("--data", required=True, type=Path, help="dataset root (train/, test/)")
     parser.add_argument("--split", default="test", help="split folder under --data")
-    parser.add_argument("--samples", type=_positive, default=8, help="prior samples per body")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the prior samples")
-    parser.add_argument("--device", default="auto", help="auto | cpu | cuda[:N]")
+    parser.add_argument("--samples", type=cli.int_range(1, MAX_CLI_SAMPLES), default=8,
+                        help="prior samples per body")
+    parser.add_argument("--seed", type=cli.seed, default=0, help="seed of the prior samples")
+    parser.add_argument("--device", type=cli.device, default="auto", help="auto | cpu | cuda[:N]")
     parser.add_argument("--hierarchy", default=None,
                         help="hierarchy .npz or mesh_ds folder of the checkpoint (default: "
-                             "the stand-in's)")
+                             "the one it carries, else the stand-in's)")
     parser.add_argument("--part-labels", type=Path, default=None,
                         help="(V_full,) int .npy of body parts for a non-SMPL-X hierarchy")
-    parser.add_argument("--batch-size", type=_positive, default=256,
+    parser.add_argument("--batch-size", type=cli.int_range(1, MAX_CLI_BATCH), default=256,
                         help="bodies per reconstruction batch, decoded maps per sampling batch")
     parser.add_argument("--out", required=True, type=Path, help="metrics JSON to write")
+    return parser
+
+
+#: Bounds of the command line's counts (each decoded map is a (V, 43) float32 array).
+MAX_CLI_SAMPLES = 1024
+MAX_CLI_BATCH = 1 << 16
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m posa_model.evaluate``; returns the exit status (2 on a user error)."""
+    from . import cli
+
+    parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        part_labels = None
-        if args.part_labels is not None:
-            try:
-                part_labels = np.load(args.part_labels, allow_pickle=False)
-            except (OSError, ValueError) as exc:
-                raise PosaError(f"--part-labels {args.part_labels}: cannot be read as .npy "
-                                f"({exc})") from exc
-        result = evaluate_checkpoint(args.checkpoint, args.data, args.split, args.samples,
-                                     args.seed, args.device, args.hierarchy, part_labels,
-                                     args.batch_size)
-        text = json.dumps(result, indent=1, allow_nan=False).encode("utf-8")
-        try:
-            atomic_write(args.out, lambda f: f.write(text))
-        except OSError as exc:
-            raise PosaError(f"--out {args.out}: cannot be written ({exc})") from exc
-    except PosaError as exc:
-        print(f"posa_model.evaluate: error: {exc}", file=sys.stderr)
-        return 2
+    return cli.run(parser.prog, lambda: _run(args))
+
+
+def _run(args: argparse.Namespace) -> int:
+    from . import cli
+    from .io_utils import read_npy_bounded
+
+    if (args.split in ("", ".", "..") or "/" in args.split or "\\" in args.split
+            or "\0" in args.split):
+        raise cli.UsageError(f"--split {args.split!r}: expected a folder name under --data")
+    cli.check_paths(inputs=[("--checkpoint", args.checkpoint), ("--data", args.data),
+                            ("--hierarchy", args.hierarchy), ("--part-labels", args.part_labels)],
+                    outputs=[("--out", args.out)])
+    cli.clean_stale_temps([args.out])
+    part_labels = None
+    if args.part_labels is not None:
+        part_labels = read_npy_bounded(args.part_labels, "--part-labels", kinds="iu",
+                                       error=PosaError)
+    result = evaluate_checkpoint(args.checkpoint, args.data, args.split, args.samples,
+                                 args.seed, args.device, args.hierarchy, part_labels,
+                                 args.batch_size)
+    text = json.dumps(result, indent=1, allow_nan=False).encode("utf-8")
+    atomic_write(args.out, lambda f: f.write(text))
     print(format_table(result))
     print(f"wrote {args.out}")
     return 0

@@ -553,3 +553,139 @@ def test_cli_refuses_to_overwrite_and_leaves_nothing_half_written(datasets, tmp_
     assert not list(tmp_path.glob(".x.tmp-*"))
     with pytest.raises(PosaError):
         SynthConfig(bodies=0)
+
+
+# --------------------------------------------------------------------------------------------
+# --overwrite: only our own datasets, swapped atomically, a killed swap recovered
+
+
+def _fake_dataset(folder, tag: str):
+    """A folder that looks like a finished dataset of ours (marker + one file)."""
+    from posa_model.synth.writer import MARKER, MARKER_TEXT
+
+    folder.mkdir(parents=True)
+    (folder / "tag.txt").write_text(tag)
+    (folder / MARKER).write_text(MARKER_TEXT)
+    return folder
+
+
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    return int(proc.stdout)
+
+
+def test_overwrite_refuses_a_folder_we_did_not_write(tmp_path, capsys):
+    from posa_model.synthesize import main
+
+    foreign = tmp_path / "photos"
+    foreign.mkdir()
+    (foreign / "holiday.jpg").write_bytes(b"precious")
+    assert main(["--out", str(foreign), "--bodies", "2", "--overwrite", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "replaces only a dataset written by posa_model.synthesize" in err
+    assert (foreign / "holiday.jpg").read_bytes() == b"precious"
+    # an input inside the folder to be replaced is refused too
+    ours = _fake_dataset(tmp_path / "ds", "old")
+    (ours / "body.npz").write_bytes(b"x")
+    assert main(["--out", str(ours), "--body", str(ours / "body.npz"), "--overwrite",
+                 "--quiet"]) == 2
+    assert "which this command replaces" in capsys.readouterr().err
+    # a .pkl body needs --allow-pickle; absurd counts are usage errors (argparse: exit 2)
+    assert main(["--out", str(tmp_path / "n"), "--body", "evil.pkl", "--quiet"]) == 2
+    assert "--allow-pickle" in capsys.readouterr().err
+    for bad in (["--bodies", "10000000000"], ["--seed", str(2**70)], ["--workers", "0"],
+                ["--test-fraction", "nan"]):
+        with pytest.raises(SystemExit) as info:
+            main(["--out", str(tmp_path / "n"), *bad])
+        assert info.value.code == 2
+    assert not (tmp_path / "n").exists()
+
+
+def test_overwrite_swaps_our_dataset_and_leaves_no_siblings(tmp_path):
+    from posa_model.synth.writer import is_synthetic_dataset, staging_folder
+
+    out = _fake_dataset(tmp_path / "ds", "old")
+    with staging_folder(out, overwrite=True) as tmp:
+        (tmp / "tag.txt").write_text("new")
+    assert (out / "tag.txt").read_text() == "new" and is_synthetic_dataset(out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]
+    # an error inside the block: the old dataset stays, the staging folder goes
+    with pytest.raises(RuntimeError), staging_folder(out, overwrite=True) as tmp:
+        (tmp / "tag.txt").write_text("broken")
+        raise RuntimeError("generation failed")
+    assert (out / "tag.txt").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]
+    # an empty folder may be replaced; a folder with a foreign marker may not
+    (tmp_path / "empty").mkdir()
+    with staging_folder(tmp_path / "empty", overwrite=True) as tmp:
+        (tmp / "tag.txt").write_text("x")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "COMPLETE").write_text("somebody else's\n")
+    with pytest.raises(PosaError, match="replaces only"), \
+            staging_folder(tmp_path / "other", overwrite=True):
+        pass
+
+
+def test_a_kill_between_the_renames_is_recovered_by_the_next_run(tmp_path, monkeypatch):
+    """Where folders cannot be swapped atomically (renameat2), the old dataset is renamed aside
+    and the new one in: a kill -9 between them leaves no dataset at the path until the next run,
+    which rolls the committed new one forward; a kill after the swap leaves a stale sibling
+    that the next run deletes. Simulated with a real kill of a subprocess."""
+    import subprocess
+    import sys
+    import textwrap
+    from pathlib import Path
+
+    out = _fake_dataset(tmp_path / "ds", "old")
+    driver = textwrap.dedent(f"""
+        import os, sys
+        sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
+        from pathlib import Path
+        from posa_model.synth import writer
+        writer._exchange = lambda a, b: False          # the two-rename fallback
+        real = os.replace
+        def replace(src, dst):
+            if ".tmp-" in str(src):                     # the new one is about to move in
+                os.kill(os.getpid(), 9)
+            return real(src, dst)
+        os.replace = replace
+        with writer.staging_folder(Path({str(out)!r}), overwrite=True) as tmp:
+            (tmp / "tag.txt").write_text("new")
+    """)
+    proc = subprocess.run([sys.executable, "-c", driver], capture_output=True, text=True)
+    assert proc.returncode == -9, proc.stderr
+    assert not out.exists()  # the window the fallback has
+    names = sorted(p.name.split("-")[0] for p in tmp_path.iterdir())
+    assert names == [".ds.old", ".ds.tmp"]
+
+    from posa_model.synth.writer import recover_dataset
+
+    assert recover_dataset(out) == "rolled forward"
+    assert (out / "tag.txt").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]
+    # with only the old one aside (killed before the new one was complete): put back
+    aside = tmp_path / f".ds.old-{_dead_pid()}-0123abcd"
+    out.rename(aside)
+    partial = tmp_path / f".ds.tmp-{_dead_pid()}-89abcdef"
+    partial.mkdir()
+    (partial / "x.npy").write_bytes(b"half")
+    assert recover_dataset(out) == "restored"
+    assert (out / "tag.txt").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]
+
+
+def test_the_swap_is_atomic_where_the_system_can_exchange_folders(tmp_path):
+    from posa_model.synth.writer import _exchange
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    (a / "1").write_text("a")
+    (b / "2").write_text("b")
+    if not _exchange(a, b):
+        pytest.skip("renameat2(RENAME_EXCHANGE) unavailable here: the two-rename fallback runs")
+    assert (a / "2").exists() and (b / "1").exists()
