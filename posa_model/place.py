@@ -23,11 +23,18 @@ from collections.abc import Sequence
 import numpy as np
 
 from .errors import PosaError
-from .placement.types import BodyRequest, PlacedBody, PlacementConfig, PlacementResult
+from .placement.types import (
+    BodyRequest,
+    PlacedBody,
+    PlacementConfig,
+    PlacementResult,
+    Target,
+    Touch,
+)
 from .scene.grid import SceneGrid
 
 __all__ = ["DEFAULT_CONFIG", "BodyRequest", "PlacedBody", "PlacementConfig", "PlacementResult",
-           "main", "place_bodies", "refine_placement"]
+           "Target", "Touch", "main", "place_bodies", "refine_placement"]
 
 #: The default configuration (frozen: safe to share).
 DEFAULT_CONFIG = PlacementConfig()
@@ -35,7 +42,8 @@ DEFAULT_CONFIG = PlacementConfig()
 
 def place_bodies(grid: SceneGrid, bodies: Sequence[BodyRequest], sampler=None,
                  config: PlacementConfig = DEFAULT_CONFIG, faces=None,
-                 obstacles: Sequence[np.ndarray] = (), progress: bool = True) -> PlacementResult:
+                 obstacles: Sequence[np.ndarray] = (), progress: bool = True,
+                 model=None) -> PlacementResult:
     """Place every body in the scene so that it touches what its feature map says and
     penetrates neither the scene nor the other bodies.
 
@@ -48,6 +56,8 @@ def place_bodies(grid: SceneGrid, bodies: Sequence[BodyRequest], sampler=None,
         faces: (F, 3) int triangles of the body mesh; None = the sampler's level-0 faces.
         obstacles: (V, 3) vertices (same mesh) of bodies already in the scene, kept fixed.
         progress: show a tqdm progress bar.
+        model: the :class:`~posa_model.body.BodyModel` of posed requests (``BodyRequest.pose``),
+            whose poses then adapt during refinement; needed only for them.
 
     Returns:
         :class:`PlacementResult`: one :class:`PlacedBody` per request (placed or with the
@@ -59,12 +69,12 @@ def place_bodies(grid: SceneGrid, bodies: Sequence[BodyRequest], sampler=None,
     """
     from .placement.pipeline import run_placement
 
-    return run_placement(grid, bodies, sampler, config, faces, obstacles, progress)
+    return run_placement(grid, bodies, sampler, config, faces, obstacles, progress, model)
 
 
 def refine_placement(grid: SceneGrid, body: BodyRequest, sampler=None,
                      config: PlacementConfig = DEFAULT_CONFIG, faces=None,
-                     obstacles: Sequence[np.ndarray] = ()) -> PlacedBody:
+                     obstacles: Sequence[np.ndarray] = (), model=None) -> PlacedBody:
     """Drop-and-refine: place one body near where the user dropped it.
 
     ``body.region = (centre (3,), radius m)`` bounds the search (the body's centroid stays
@@ -73,8 +83,10 @@ def refine_placement(grid: SceneGrid, body: BodyRequest, sampler=None,
     """
     if body.region is None:
         v = np.asarray(body.vertices, dtype=np.float64)
-        body = BodyRequest(body.vertices, body.name, (v.mean(axis=0), 0.5), body.info)
-    result = place_bodies(grid, [body], sampler, config, faces, obstacles, progress=False)
+        body = BodyRequest(body.vertices, body.name, (v.mean(axis=0), 0.5), body.info,
+                           body.pose, body.target)
+    result = place_bodies(grid, [body], sampler, config, faces, obstacles, progress=False,
+                          model=model)
     return result.bodies[0]
 
 

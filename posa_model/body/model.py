@@ -80,6 +80,7 @@ class BodyModel:
         self.vertex_index = torch.arange(n, device=v_template.device)
         self.num_betas = int(shapedirs.shape[2])
         self.num_expression = int(exprdirs.shape[2])
+        self._depth_groups: list[torch.Tensor] | None = None
         self._joint_bases()
 
     def _joint_bases(self) -> None:
@@ -176,7 +177,7 @@ class BodyModel:
         Returns: :class:`PosedBodies` with vertices (B, N, 3) (N = this model's vertices) and
         joints (B, 55, 3), SMPL-X world.
         """
-        from smplx.lbs import batch_rigid_transform, batch_rodrigues
+        from smplx.lbs import batch_rodrigues
 
         b = global_orient.shape[0]
         dev, dt = self.device, self.dtype
@@ -212,18 +213,77 @@ class BodyModel:
         if self.posedirs is not None:
             feature = (rot[:, 1:] - torch.eye(3, device=dev, dtype=dt)).reshape(b, -1)
             shaped = shaped + (feature @ self.posedirs).reshape(b, -1, 3)
-        joints, rel = batch_rigid_transform(rot, joints_rest, self.parents, dtype=dt)
+        joints, rel = _rigid_transforms(rot, joints_rest, self.parents, self._depths(),
+                                        self._parent_list)
         skin = (self.lbs_weights @ rel[:, :, :3, :].reshape(b, NUM_JOINTS, 12))  # (B, N, 12)
         skin = skin.reshape(b, -1, 3, 4)
-        vertices = (skin[..., :3] @ shaped[..., None])[..., 0] + skin[..., 3]
+        vertices = (skin[..., 0] * shaped[..., :1] + skin[..., 1] * shaped[..., 1:2]
+                    + skin[..., 2] * shaped[..., 2:] + skin[..., 3])
         t = part(transl, 3, "transl")[:, None]
         return PosedBodies(vertices + t, joints + t)
 
     __call__ = forward
 
+    def _depths(self) -> list[torch.Tensor]:
+        """The non-root joints grouped by their depth in the kinematic tree (cached)."""
+        if self._depth_groups is None:
+            parents = self.parents.cpu().tolist()
+            self._parent_list = parents
+            depth = [0] * len(parents)
+            for j in range(1, len(parents)):
+                depth[j] = depth[parents[j]] + 1
+            self._depth_groups = [torch.tensor([j for j in range(1, len(parents))
+                                                if depth[j] == d], device=self.device)
+                                  for d in range(1, max(depth) + 1)]
+        return self._depth_groups
+
+    def rest_root(self, betas: torch.Tensor | None = None,
+                  expression: torch.Tensor | None = None, batch: int = 1) -> torch.Tensor:
+        """(B, 3) the root (pelvis) joint of the rest pose for these shapes: the point every
+        ``global_orient`` turns the body about (translation excluded)."""
+        dev, dt = self.device, self.dtype
+        b = betas.shape[0] if betas is not None else batch
+        parts = []
+        for value, width in ((betas, self.num_betas), (expression, self.num_expression)):
+            if value is None:
+                value = torch.zeros(b, width, device=dev, dtype=dt)
+            value = value.to(dev, dt)[:, :width]
+            parts.append(torch.nn.functional.pad(value, (0, width - value.shape[1])))
+        shape = torch.cat(parts, dim=1)
+        return self.joint_template[0] + shape @ self.joint_dirs[0].T
+
     def pose(self, pose: BodyPose) -> PosedBodies:
         """:meth:`forward` of a :class:`BodyPose` (tensors on this model's device)."""
         return self.forward(**pose.tensors(self.device, self.dtype))
+
+
+def _rigid_transforms(rot: torch.Tensor, joints: torch.Tensor, parents: torch.Tensor,
+                      depths: list[torch.Tensor], parent_list: list[int]
+                      ) -> tuple[torch.Tensor, torch.Tensor]:
+    """smplx's ``batch_rigid_transform``, the joints of one tree depth at a time.
+
+    rot (B, J, 3, 3) local rotations, joints (B, J, 3) rest joints; returns the posed joints
+    (B, J, 3) and the transforms relative to the rest pose (B, J, 4, 4). One batched matmul per
+    depth of the tree (11 for SMPL-X) instead of one per joint (54).
+    """
+    b, j = joints.shape[:2]
+    rel = torch.cat([joints[:, :1], joints[:, 1:] - joints[:, parents[1:]]], dim=1)
+    local = torch.cat([torch.cat([rot, rel[..., None]], dim=-1),
+                       torch.tensor([0.0, 0.0, 0.0, 1.0], device=rot.device, dtype=rot.dtype)
+                       .expand(b, j, 1, 4)], dim=-2)  # (B, J, 4, 4)
+    world: list[torch.Tensor | None] = [None] * j
+    world[0] = local[:, 0]
+    for group in depths:
+        ids = group.tolist()
+        above = torch.stack([world[parent_list[i]] for i in ids], dim=1)
+        for k, node in enumerate((above @ local[:, group]).unbind(1)):
+            world[ids[k]] = node
+    transforms = torch.stack(world, dim=1)  # type: ignore[arg-type]
+    posed = transforms[:, :, :3, 3]
+    offset = (transforms[:, :, :3, :3] @ joints[..., None])[..., 0]
+    relative = torch.cat([transforms[:, :, :3, :3], (posed - offset)[..., None]], dim=-1)
+    relative = torch.cat([relative, transforms[:, :, 3:, :]], dim=-2)
+    return posed, relative
 
 
 def pose_body(model: BodyModel, pose: BodyPose | str | list[str],

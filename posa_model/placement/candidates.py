@@ -1,9 +1,8 @@
 """Step 2: candidate placements from the scene's top surfaces and the bodies' contact classes.
 
 Top surfaces: in every xz column of the SDF grid (on a lattice ``surface_spacing`` apart), each
-place where the SDF goes from <= 0 to > 0 going up is a surface a body can rest on; its height
-is the linearly interpolated zero crossing and its class the semantic grid's class just below
-it (inside the object). Floors, seats, mattresses and table tops all appear; walls only by
+up-facing surface (:func:`.floor.up_surfaces`) is one a body can rest on, with the class of the
+object under it. Floors, seats, mattresses and table tops all appear; walls only by
 their tops, and those are never used as supports (see :data:`NON_SUPPORT`).
 
 Candidates: for a body, a map, and a support class ``c`` of that map (:func:`anchor_classes`),
@@ -22,7 +21,9 @@ from scipy.spatial import cKDTree
 
 from ..classes import CLASS_ID, MPCAT40_NAMES
 from ..scene.grid import SceneGrid
+from .floor import up_surfaces
 from .maps import BodyMaps, seed_for
+from .posing import DELTA_SIZE
 from .types import PlacementConfig
 
 __all__ = ["NON_SUPPORT", "Candidates", "Surfaces", "make_candidates", "top_surfaces"]
@@ -54,18 +55,25 @@ class Surfaces:
 class Candidates:
     """N candidate placements: ``body`` (N,) index of the body, ``slot`` (N,) its map slot,
     ``yaw`` (N,) radians, ``t`` (N, 3) metres: the body's centred frame is rotated by yaw, then
-    moved by t (so ``t`` is where the body's centroid column goes)."""
+    moved by t (so ``t`` is where the body's centroid column goes); ``delta`` (N, 66) the pose
+    change of a posed body (:mod:`.posing`; zeros until refined, ignored for bare vertices)."""
 
     body: np.ndarray
     slot: np.ndarray
     yaw: np.ndarray
     t: np.ndarray
+    delta: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.delta is None:
+            self.delta = np.zeros((len(self.body), DELTA_SIZE))
 
     def __len__(self) -> int:
         return len(self.body)
 
     def take(self, index: np.ndarray) -> Candidates:
-        return Candidates(self.body[index], self.slot[index], self.yaw[index], self.t[index])
+        return Candidates(self.body[index], self.slot[index], self.yaw[index], self.t[index],
+                          self.delta[index])
 
     @staticmethod
     def concatenate(parts: list[Candidates]) -> Candidates:
@@ -73,27 +81,19 @@ class Candidates:
             return Candidates(np.zeros(0, np.int64), np.zeros(0, np.int64),
                               np.zeros(0, np.float64), np.zeros((0, 3)))
         return Candidates(*(np.concatenate([getattr(p, f) for p in parts])
-                            for f in ("body", "slot", "yaw", "t")))
+                            for f in ("body", "slot", "yaw", "t", "delta")))
 
 
 def top_surfaces(grid: SceneGrid, spacing: float) -> Surfaces:
-    """The top surfaces of ``grid`` on xz columns about ``spacing`` metres apart."""
+    """The up-facing surfaces of ``grid`` (:func:`.floor.up_surfaces`) on xz columns about
+    ``spacing`` metres apart; unlabelled ones (class 0) are left out."""
     step = np.maximum(1, np.round(spacing / grid.spacing[[0, 2]]).astype(int))
     ox, oz = step // 2
-    sdf = grid.sdf[ox::step[0], :, oz::step[1]]
-    sem = grid.semantics[ox::step[0], :, oz::step[1]]
-    inside = sdf <= 0
-    i, j, k = np.nonzero(inside[:, :-1] & ~inside[:, 1:])
-    below, above = sdf[i, j, k].astype(np.float64), sdf[i, j + 1, k].astype(np.float64)
-    frac = below / (below - above)  # in [0, 1): where the zero crossing sits between the nodes
+    i, k, y, classes = up_surfaces(grid)
+    keep = ((i - ox) % step[0] == 0) & ((k - oz) % step[1] == 0) & (i >= ox) & (k >= oz) \
+        & (classes > 0)
     coords = grid.node_coords()
-    x = coords[0][ox::step[0]][i]
-    z = coords[2][oz::step[1]][k]
-    y = coords[1][j] + frac * grid.spacing[1]
-    classes = sem[i, j, k].astype(np.int64)
-    classes = np.where(classes == 0, sem[i, j + 1, k], classes)
-    keep = classes > 0
-    points = np.stack([x, y, z], axis=1)[keep]
+    points = np.stack([coords[0][i[keep]], y[keep], coords[2][k[keep]]], axis=1)
     return Surfaces(points, classes[keep])
 
 

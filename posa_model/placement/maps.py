@@ -1,10 +1,14 @@
 """Step 1: sample feature maps per body and keep the ones the scene can satisfy.
 
 A map is *feasible* when at least ``min_present_fraction`` of its predicted-contact vertices
-carry a class that some surface of the scene has (``SceneGrid.classes_present()``). Feasible
-maps are ranked by that fraction, then by purity (the share of the contact vertices carried by
-the map's two largest present classes: a map that mixes chair, sofa and toilet on the buttocks
-matches any one seat worse than a map that says "chair"); the best ``maps_per_body`` are
+carry a class that some surface of the scene has (``SceneGrid.classes_present()``; seat classes
+stand in for each other, :data:`SEAT_EQUIVALENT`). Feasible maps of a body with a target are
+ranked first by the share of their contact vertices whose class is one the target offers (the
+seat's own class and the floor: a map that says "sofa" for a person on a sofa before one that
+says "chair"), then all by the present fraction, then by purity (the share of the contact
+vertices carried by the map's two largest present classes: a map that mixes chair, sofa and
+toilet on the buttocks matches any one seat worse than a map that says "chair"); the best
+``maps_per_body`` are
 searched. Seeds: body ``i`` samples with ``seed_for(config.seed, i)``, so a body's maps do not
 depend on the other bodies in the call.
 """
@@ -18,7 +22,21 @@ import numpy as np
 from ..classes import CLASS_ID, MPCAT40_NAMES
 from .types import PlacementConfig
 
-__all__ = ["BodyMaps", "choose_maps", "describe_classes", "needs_floor", "seed_for"]
+__all__ = ["SEAT_EQUIVALENT", "BodyMaps", "canonical_classes", "choose_maps", "describe_classes",
+           "needs_floor", "seed_for"]
+
+#: Classes a sitter's buttocks may touch interchangeably: a map that says "chair" fits a sofa,
+#: a stool or a bench (the exact class still ranks maps and is what semantic match measures).
+SEAT_EQUIVALENT = frozenset(CLASS_ID[n] for n in (
+    "chair", "sofa", "stool", "seating", "toilet", "cushion", "bed"))
+
+
+def canonical_classes() -> np.ndarray:
+    """(42,) int64: each class id, with every seat class of :data:`SEAT_EQUIVALENT` mapped to
+    the chair's id (for comparisons where seats stand in for each other)."""
+    out = np.arange(len(MPCAT40_NAMES), dtype=np.int64)
+    out[sorted(SEAT_EQUIVALENT)] = CLASS_ID["chair"]
+    return out
 
 
 @dataclass
@@ -28,6 +46,10 @@ class BodyMaps:
     contact: (M, V) float32 probabilities; semantics: (M, V) int64 classes (0 = no contact);
     map_ids: (M,) sample indices; present: (M,) feasible fraction. ``reason`` explains an empty
     selection; ``fallback`` is the best-ranked map (contact, semantics, index) for outputs.
+    required: (M, V) bool, the contacts placement pulls and checks: every predicted contact,
+    except, for a body with a target, those of classes its target does not offer (a sitter's
+    back predicted on a wall, in the middle of a room) and the target's free vertices; the
+    maps themselves (contact, semantics) stay as sampled, for outputs and metrics.
     """
 
     contact: np.ndarray
@@ -36,6 +58,7 @@ class BodyMaps:
     present: np.ndarray
     reason: str
     fallback: tuple[np.ndarray, np.ndarray, int]
+    required: np.ndarray | None = None
 
     @property
     def feasible(self) -> bool:
@@ -58,23 +81,31 @@ def describe_classes(semantics: np.ndarray, limit: int = 4) -> str:
     return ", ".join(f"{MPCAT40_NAMES[ids[k]]} {100 * counts[k] / total:.0f}%" for k in order)
 
 
-def _rank_map(semantics: np.ndarray, present: set[int]) -> tuple[float, float, int]:
-    """(present fraction, purity, contact count) of one map's (V,) classes."""
+def _rank_map(semantics: np.ndarray, present: set[int],
+              expected: frozenset | None = None) -> tuple[float, float, int, float]:
+    """(present fraction, purity, contact count, expected fraction) of one map's (V,)
+    classes; seat classes count as present when any seat class is."""
     contact = semantics[semantics > 0]
     if not len(contact):
-        return 0.0, 0.0, 0
-    in_scene = np.isin(contact, sorted(present))
+        return 0.0, 0.0, 0, 0.0
+    canon = canonical_classes()
+    in_scene = np.isin(canon[contact], sorted({int(canon[c]) for c in present}))
     ids, counts = np.unique(contact[in_scene], return_counts=True)
     purity = float(np.sort(counts)[-2:].sum() / len(contact)) if len(ids) else 0.0
-    return float(in_scene.mean()), purity, len(contact)
+    wanted = float(np.isin(contact, sorted(expected)).mean()) if expected else 0.0
+    return float(in_scene.mean()), purity, len(contact), wanted
 
 
 def choose_maps(sampler, vertices: list[np.ndarray], present: set[int],
-                config: PlacementConfig, progress=None) -> list[BodyMaps]:
+                config: PlacementConfig, progress=None,
+                expected: list[frozenset | None] | None = None,
+                free: list[np.ndarray | None] | None = None) -> list[BodyMaps]:
     """Sample ``config.maps`` maps per body and keep the feasible ones, best first.
 
     vertices: per body (V, 3) posed vertices (world frame, any placement). present: the scene's
-    class ids. progress: an optional tqdm bar advanced once per body.
+    class ids. progress: an optional tqdm bar advanced once per body. expected: per body the
+    classes its target offers (ranks maps first), or None. free: per body a (V,) bool mask of
+    vertices whose predicted contacts are dropped (not required: feet hanging), or None.
     """
     out = []
     for index, verts in enumerate(vertices):
@@ -82,8 +113,17 @@ def choose_maps(sampler, vertices: list[np.ndarray], present: set[int],
                                  seed=seed_for(config.seed, index),
                                  threshold=config.contact_threshold)
         contact, semantics = samples.contact[0], samples.semantics[0]
-        ranks = [_rank_map(semantics[k], present) for k in range(config.maps)]
-        order = sorted(range(config.maps), key=lambda k: (-ranks[k][0], -ranks[k][1], k))
+        want = expected[index] if expected is not None else None
+        required = contact > config.contact_threshold
+        if want:
+            canon = canonical_classes()
+            required &= np.isin(canon[semantics], sorted({int(canon[c]) for c in want}))
+        mask = free[index] if free is not None else None
+        if mask is not None:
+            required &= ~mask[None]
+        ranks = [_rank_map(semantics[k], present, want) for k in range(config.maps)]
+        order = sorted(range(config.maps),
+                       key=lambda k: (-round(ranks[k][3], 2), -ranks[k][0], -ranks[k][1], k))
         keep = [k for k in order if ranks[k][0] >= config.min_present_fraction
                 and ranks[k][2] >= config.min_contact_vertices][: config.maps_per_body]
         best = order[0]
@@ -102,7 +142,7 @@ def choose_maps(sampler, vertices: list[np.ndarray], present: set[int],
             contact=contact[keep], semantics=semantics[keep],
             map_ids=np.asarray(keep, dtype=np.int64),
             present=np.asarray([ranks[k][0] for k in keep]), reason=reason,
-            fallback=(contact[best], semantics[best], int(best))))
+            fallback=(contact[best], semantics[best], int(best)), required=required[keep]))
         if progress is not None:
             progress.update(1)
     return out

@@ -9,8 +9,10 @@ predicted-contact vertices that touch the scene (``touch_distance``, 2 cm):
 * ``touch``: 1 if ``T`` is not empty (some predicted-contact vertex within 2 cm), else 0;
 * ``semantic_match``: the fraction of ``T`` whose predicted class equals the class of the
   surface it touches (the semantic grid read at the vertex's projection onto the nearest
-  surface, :mod:`.surface`); 0 when ``T`` is empty. It is 1 when every touching contact vertex
-  touches what the map says;
+  surface, :mod:`.surface`; a vertex predicted as floor matches when it is within
+  ``touch_distance`` of the floor's height field, :class:`.floor.FloorMap`, even where a chair
+  leg is nearer); 0 when ``T`` is empty. It is 1 when every touching contact vertex touches
+  what the map says;
 * ``body_penetration``: the deepest point (metres) of this body inside any other placed body or
   obstacle, or of theirs inside it (0 when none; each body's own SDF grid);
 * ``scene_penetration``: the deepest vertex inside the scene (metres);
@@ -27,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..classes import MPCAT40_NAMES
+from ..classes import CLASS_ID, MPCAT40_NAMES
 from ..scene.grid import TorchSceneGrid
 from .surface import sdf_and_surface_labels
 
@@ -37,15 +39,24 @@ __all__ = ["body_metrics", "summarize"]
 @torch.no_grad()
 def body_metrics(scene: TorchSceneGrid, vertices: np.ndarray, contact: np.ndarray,
                  semantics: np.ndarray, threshold: float = 0.5,
-                 touch_distance: float = 0.02) -> dict:
+                 touch_distance: float = 0.02, floor=None) -> dict:
     """Metrics of one placed body: vertices (V, 3) world, contact (V,) probability, semantics
-    (V,) predicted class ids. See the module docstring for the definitions."""
+    (V,) predicted class ids, floor: the scene's :class:`.floor.FloorMap` or None. See the
+    module docstring for the definitions."""
     points = torch.as_tensor(np.asarray(vertices, dtype=np.float64), device=scene.device)
     d, labels = sdf_and_surface_labels(scene, points.to(scene.dtype))
     d, labels = d.double().cpu().numpy(), labels.cpu().numpy()
     in_contact = np.asarray(contact) > threshold
+    predicted = np.asarray(semantics)
     touching = in_contact & (d <= touch_distance)
-    matched = labels[touching] == np.asarray(semantics)[touching]
+    same = labels == predicted
+    if floor is not None:
+        on_floor = (predicted == CLASS_ID["floor"]) & (
+            np.abs(floor.above(points).cpu().numpy()) <= touch_distance)
+        touching |= in_contact & on_floor
+        same |= on_floor
+        labels = np.where(on_floor, CLASS_ID["floor"], labels)
+    matched = same[touching]
     ids, counts = np.unique(labels[touching], return_counts=True)
     return {
         "non_collision": float((d > 0).mean()),

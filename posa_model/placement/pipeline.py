@@ -1,12 +1,15 @@
 """Placing many bodies in one scene: steps 1 to 6 of :mod:`posa_model.place`, batched.
 
-1. maps (:mod:`.maps`); 2. candidates from the top surfaces (:mod:`.candidates`); 3. every
-candidate of every body scored in batched passes, coarse to fine over the mesh hierarchy's levels
-(:mod:`.losses`); 4. the best ``top_k`` per body (spatially diverse) refined together by Adam,
-then one chosen per body greedily in a seeded order without overlaps (:mod:`.select`); bodies
-left over are retried in later rounds with the chosen ones rasterised into the scene as
-obstacles; a final joint refinement with the body-body term (:mod:`.refine`); 5. seeded and
-deterministic on CPU and CUDA; 6. full-resolution metrics (:mod:`.metrics`).
+1. maps (:mod:`.maps`); 2. candidates: around each body's :class:`.types.Target` when it has
+one, else from the scene's top surfaces (:mod:`.candidates`); 3. every candidate of every body
+scored in batched passes, coarse to fine over the mesh hierarchy's levels (:mod:`.losses`);
+4. the best ``top_k`` per body (spatially diverse) refined together by Adam on translation and
+yaw, then, for posed bodies, on their pose too (:mod:`.posing`), then one chosen per body
+greedily in a seeded order: it must pass the quality thresholds, make the contacts its target
+requires (:mod:`.touches`), swallow no scene matter and overlap no body chosen before it
+(:mod:`.select`); bodies left over are retried in later rounds with the chosen ones rasterised
+into the scene as obstacles; 5. seeded and deterministic on CPU and CUDA; 6. full-resolution
+metrics (:mod:`.metrics`).
 """
 
 from __future__ import annotations
@@ -18,17 +21,20 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..classes import CLASS_ID
+from ..classes import CLASS_ID, NUM_CLASSES
 from ..device import resolve_device
 from ..errors import InputShapeError, PosaError
+from ..mesh.levels import level_indices
 from ..scene.grid import SceneGrid
-from .bodies import BodyGrids, SceneShell
+from .bodies import SceneShell, rasterize
 from .candidates import Candidates, make_candidates, top_surfaces
+from .floor import FloorMap
 from .losses import Evaluator, LevelData
 from .maps import BodyMaps, choose_maps, describe_classes, needs_floor, seed_for
 from .metrics import body_metrics, summarize
-from .refine import joint_refine
+from .posing import PoseBank
 from .select import Occupancy, Pose, greedy_select
+from .touches import missing_touch
 from .types import BodyRequest, PlacedBody, PlacementConfig, PlacementResult, yaw_matrix
 
 __all__ = ["check_scene", "run_placement"]
@@ -52,45 +58,81 @@ def check_scene(grid: SceneGrid) -> set[int]:
     return present
 
 
-def _check_requests(requests: Sequence[BodyRequest], num_vertices: int) -> None:
+def _check_requests(requests: Sequence[BodyRequest], num_vertices: int, model) -> None:
     if not len(requests):
         raise InputShapeError("bodies: expected at least one BodyRequest, found none")
     for k, req in enumerate(requests):
-        v = np.asarray(req.vertices)
+        where = f"bodies[{k}] ({req.name!r})"
+        if req.pose is not None:
+            if model is None:
+                raise InputShapeError(f"{where}: a posed request needs the body model "
+                                      f"(place_bodies(..., model=...))")
+            if len(req.pose) != 1:
+                raise InputShapeError(f"{where}.pose: expected one body, found {len(req.pose)}")
+        elif req.vertices is None:
+            raise InputShapeError(f"{where}: expected vertices or a pose, found neither")
+        if req.region is not None:
+            centre, radius = req.region
+            if np.asarray(centre).shape != (3,) or not float(radius) > 0:
+                raise InputShapeError(f"{where}.region: expected (centre (3,), radius > 0), "
+                                      f"found {req.region!r}")
+
+
+def _world_vertices(requests: Sequence[BodyRequest], model, num_vertices: int
+                    ) -> list[np.ndarray]:
+    """(V, 3) float64 vertices of every request (posed from its pose when it has one)."""
+    from ..body import BodyPose, pose_body
+
+    out: list[np.ndarray | None] = [None] * len(requests)
+    posed = [k for k, r in enumerate(requests) if r.pose is not None]
+    if posed:
+        poses = BodyPose.concatenate([requests[k].pose.with_betas(model.num_betas)
+                                      for k in posed])
+        vertices = pose_body(model, poses).vertices
+        for row, k in enumerate(posed):
+            out[k] = vertices[row].astype(np.float64)
+    for k, req in enumerate(requests):
+        if out[k] is None:
+            out[k] = np.asarray(req.vertices, dtype=np.float64)
+        v = out[k]
         where = f"bodies[{k}] ({req.name!r}).vertices"
         if v.shape != (num_vertices, 3):
             raise InputShapeError(f"{where}: expected ({num_vertices}, 3) for this model's "
                                   f"mesh, found {v.shape}")
-        if not np.issubdtype(v.dtype, np.floating) or not np.isfinite(v).all():
+        if not np.isfinite(v).all():
             raise InputShapeError(f"{where}: expected finite floating-point metres")
-        if req.region is not None:
-            centre, radius = req.region
-            if np.asarray(centre).shape != (3,) or not float(radius) > 0:
-                raise InputShapeError(f"bodies[{k}] ({req.name!r}).region: expected "
-                                      f"(centre (3,), radius > 0), found {req.region!r}")
+    return out  # type: ignore[return-value]
 
 
-def _level_indices(hierarchy, level: int) -> np.ndarray:
-    """Full-resolution indices of the vertices of hierarchy ``level``."""
-    if not 0 <= level <= len(hierarchy.down):
-        raise InputShapeError(f"level {level}: the hierarchy has levels 0..{len(hierarchy.down)}")
-    index = np.arange(len(hierarchy.vertices[0]))
-    for k in range(level):
-        index = index[np.asarray(hierarchy.down[k])]
-    return index
-
-
-def _level_data(local, maps: list[BodyMaps], index, slots, threshold, device, dtype):
+def _level_data(local, maps: list[BodyMaps], index, slots, threshold, device, dtype,
+                requests: Sequence[BodyRequest] = ()):
     nb, n = len(local), len(index)
     verts = np.stack([v[index] for v in local])
+    touches = [r.target.touches if r.target is not None else () for r in requests]
+    most = max((len(t) for t in touches), default=0)
+    t_mask = np.zeros((nb, most, n), bool)
+    t_classes = np.zeros((nb, most, NUM_CLASSES), bool)
+    t_floor = np.zeros((nb, most), bool)
+    t_dist = np.zeros((nb, most), np.float32)
+    for b, mine in enumerate(touches):
+        for k, touch in enumerate(mine):
+            t_mask[b, k] = np.asarray(touch.mask)[index]
+            classes = sorted(touch.classes)
+            t_classes[b, k, [c for c in classes if c != CLASS_ID["floor"]]] = True
+            t_floor[b, k] = CLASS_ID["floor"] in touch.classes
+            t_dist[b, k] = touch.distance
     contact = np.zeros((nb, slots, n), bool)
     semantics = np.zeros((nb, slots, n), np.int64)
     for b, m in enumerate(maps):
         k = len(m.map_ids)
-        contact[b, :k] = m.contact[:, index] > threshold
+        required = m.required if m.required is not None else m.contact > threshold
+        contact[b, :k] = required[:, index]
         semantics[b, :k] = m.semantics[:, index]
     return LevelData(torch.tensor(verts, device=device, dtype=dtype),
-                     torch.tensor(contact, device=device), torch.tensor(semantics, device=device))
+                     torch.tensor(contact, device=device), torch.tensor(semantics, device=device),
+                     torch.tensor(t_mask, device=device), torch.tensor(t_classes, device=device),
+                     torch.tensor(t_floor, device=device),
+                     torch.tensor(t_dist, device=device, dtype=dtype))
 
 
 def _keep_best(cands: Candidates, score: np.ndarray, keep: int) -> Candidates:
@@ -102,16 +144,16 @@ def _keep_best(cands: Candidates, score: np.ndarray, keep: int) -> Candidates:
     return cands.take(np.sort(order[rank < keep]))
 
 
-def _diverse(cands: Candidates, score: np.ndarray, k: int, radius: float) -> Candidates:
-    """Per body, up to ``k`` candidates in score order, each at least ``radius`` (m) from the
-    ones kept before it (xz)."""
+def _diverse(cands: Candidates, score: np.ndarray, k: int, radius: np.ndarray) -> Candidates:
+    """Per body, up to ``k`` candidates in score order, each at least ``radius[body]`` (m) from
+    the ones kept before it (xz)."""
     rows = []
     for b in np.unique(cands.body):
         mine = np.flatnonzero(cands.body == b)
         kept: list[int] = []
         for r in mine[np.argsort(score[mine], kind="stable")]:
             xz = cands.t[r, [0, 2]]
-            if all(np.hypot(*(xz - cands.t[q, [0, 2]])) >= radius for q in kept):
+            if all(np.hypot(*(xz - cands.t[q, [0, 2]])) >= radius[b] for q in kept):
                 kept.append(r)
                 if len(kept) == k:
                     break
@@ -119,178 +161,272 @@ def _diverse(cands: Candidates, score: np.ndarray, k: int, radius: float) -> Can
     return cands.take(np.asarray(sorted(rows), dtype=np.int64))
 
 
+def _lattice(count: int, phase: float) -> np.ndarray:
+    """``count`` values spanning [-1, 1] evenly, shifted by ``phase`` (a fraction of the step)."""
+    if count == 1:
+        return np.array([phase])
+    return np.linspace(-1.0, 1.0, count) + phase * 2.0 / (count - 1)
+
+
+def _target_candidates(requests: Sequence[BodyRequest], centres: list[np.ndarray],
+                       maps: list[BodyMaps], bodies: list[int], config: PlacementConfig,
+                       stream: int) -> Candidates:
+    """Candidates around each targeted body's fitted placement: horizontal offsets on a
+    lattice, heights and headings (``config.target_*``), for each of its maps. Later rounds
+    (``stream`` > 0) shift the lattices by a seeded fraction of a step, to look in between."""
+    parts = []
+    for b in bodies:
+        target = requests[b].target
+        rng = np.random.default_rng(seed_for(config.seed, b, 5000 + stream))
+        phase = rng.uniform(-0.5, 0.5, 4) if stream > 0 else np.zeros(4)
+        xs = _lattice(config.target_shifts, phase[0]) * config.target_shift
+        zs = _lattice(config.target_shifts, phase[1]) * config.target_shift
+        offsets = np.stack(np.meshgrid(xs, [0.0], zs, indexing="ij"), axis=-1).reshape(-1, 3)
+        rows_t, rows_yaw = [], []
+        for turn in _lattice(config.target_turns, phase[2]) * config.target_turn:
+            yaw = target.yaw + turn
+            # the centred frame's translation for this yaw: R(yaw) c + translation
+            base = yaw_matrix(yaw) @ centres[b] + np.asarray(target.translation, np.float64)
+            for lift in _lattice(config.target_lifts, phase[3]) * config.target_lift:
+                rows_t.append(base + offsets + [0.0, lift, 0.0])
+                rows_yaw.append(np.full(len(offsets), yaw))
+        t_all, yaw_all = np.concatenate(rows_t), np.concatenate(rows_yaw)
+        for slot in range(len(maps[b].map_ids)):
+            n = len(t_all)
+            parts.append(Candidates(np.full(n, b, np.int64), np.full(n, slot, np.int64),
+                                    yaw_all.copy(), t_all.copy()))
+    return Candidates.concatenate(parts)
+
+
 def run_placement(grid: SceneGrid, requests: Sequence[BodyRequest], sampler,
                   config: PlacementConfig, faces=None, obstacles: Sequence[np.ndarray] = (),
-                  progress: bool = True) -> PlacementResult:
+                  progress: bool = True, model=None) -> PlacementResult:
     """See :func:`posa_model.place.place_bodies`; runs with ``config.cpu_threads`` torch
     threads and restores the setting afterwards."""
     threads = torch.get_num_threads()
     if config.cpu_threads > 0:
         torch.set_num_threads(config.cpu_threads)
     try:
-        return _run(grid, requests, sampler, config, faces, obstacles, progress)
+        return _Run(grid, requests, sampler, config, faces, obstacles, progress, model).run()
     finally:
         torch.set_num_threads(threads)
 
 
-def _run(grid: SceneGrid, requests: Sequence[BodyRequest], sampler, config: PlacementConfig,
-         faces, obstacles: Sequence[np.ndarray], progress: bool) -> PlacementResult:
-    clock = {"start": time.perf_counter()}
-    seconds: dict[str, float] = {}
+class _Run:
+    """One call of :func:`run_placement` (the state shared by its steps)."""
 
-    def lap(name: str) -> None:
+    def __init__(self, grid, requests, sampler, config, faces, obstacles, progress, model):
+        self.clock = {"start": time.perf_counter()}
+        self.seconds: dict[str, float] = {}
+        self.present = check_scene(grid)
+        if sampler is None:
+            from ..sample import load_sampler
+
+            sampler = load_sampler(device=config.device)
+        self.grid, self.requests, self.sampler, self.config = grid, requests, sampler, config
+        self.model = model
+        self.device = resolve_device(config.device)
+        self.dtype = torch.float32
+        _check_requests(requests, sampler.num_vertices, model)
+        hierarchy = sampler.hierarchy
+        default_faces = model.faces if model is not None else hierarchy.faces[0]
+        self.faces = np.asarray(default_faces if faces is None else faces, dtype=np.int64)
+        for k, obs in enumerate(obstacles):
+            if np.asarray(obs).shape != (sampler.num_vertices, 3):
+                raise InputShapeError(f"obstacles[{k}]: expected ({sampler.num_vertices}, 3) "
+                                      f"vertices of a body with this mesh, found "
+                                      f"{np.asarray(obs).shape}")
+        self.obstacles = [np.asarray(o, dtype=np.float64) for o in obstacles]
+        self.progress = progress
+
+    def lap(self, name: str) -> None:
         now = time.perf_counter()
-        seconds[name] = seconds.get(name, 0.0) + now - clock.get("last", clock["start"])
-        clock["last"] = now
+        self.seconds[name] = self.seconds.get(name, 0.0) + now - self.clock.get(
+            "last", self.clock["start"])
+        self.clock["last"] = now
 
-    present = check_scene(grid)
-    if sampler is None:
-        from ..sample import load_sampler
+    def run(self) -> PlacementResult:
+        cfg, grid, requests = self.config, self.grid, self.requests
+        nb = len(requests)
+        bar = tqdm(total=nb, desc="placement: maps", unit="step", disable=not self.progress)
+        world = _world_vertices(requests, self.model, self.sampler.num_vertices)
 
-        sampler = load_sampler(device=config.device)
-    device = resolve_device(config.device)
-    dtype = torch.float32
-    _check_requests(requests, sampler.num_vertices)
-    faces = np.asarray(sampler.hierarchy.faces[0] if faces is None else faces, dtype=np.int64)
-    for k, obs in enumerate(obstacles):
-        if np.asarray(obs).shape != (sampler.num_vertices, 3):
-            raise InputShapeError(f"obstacles[{k}]: expected ({sampler.num_vertices}, 3) "
-                                  f"vertices of a body with this mesh, found "
-                                  f"{np.asarray(obs).shape}")
-    nb = len(requests)
-    bar = tqdm(total=nb, desc="placement: maps", unit="step", disable=not progress)
+        # 1. feature maps
+        free = [None if r.target is None else r.target.free for r in requests]
+        expected = [None if r.target is None else _expected_classes(r) for r in requests]
+        maps = choose_maps(self.sampler, world, self.present, cfg, progress=bar,
+                           expected=expected, free=free)
+        floor = FloorMap(grid) if CLASS_ID["floor"] in self.present else None
+        if floor is None:
+            for req, m in zip(requests, maps, strict=True):
+                if needs_floor(m):
+                    touches = describe_classes(m.fallback[1])
+                    raise PosaError(
+                        f"the scene has no floor (MPCAT40 class 'floor', id 2), but body "
+                        f"{req.name!r} needs one (its best map touches {touches}); label the "
+                        f"floor object 'floor'")
+        self.lap("maps")
 
-    # 1. feature maps
-    world = [np.asarray(r.vertices, dtype=np.float64) for r in requests]
-    maps = choose_maps(sampler, world, present, config, progress=bar)
-    if CLASS_ID["floor"] not in present:
-        for req, m in zip(requests, maps, strict=True):
-            if needs_floor(m):
-                touches = describe_classes(m.fallback[1])
-                raise PosaError(
-                    f"the scene has no floor (MPCAT40 class 'floor', id 2), but body "
-                    f"{req.name!r} needs one (its best map touches {touches}); label the floor "
-                    f"object 'floor'")
-    lap("maps")
+        # setup: centred frames, hierarchy levels, surfaces, the posed bodies' bank
+        centres = [np.array([w[:, 0].mean(), 0.0, w[:, 2].mean()]) for w in world]
+        local = [(w - c).astype(np.float32) for w, c in zip(world, centres, strict=True)]
+        hierarchy = self.sampler.hierarchy
+        levels = sorted({lv for lv, _ in cfg.schedule} | {lv for lv, _ in cfg.refine_schedule})
+        indices = {lv: level_indices(hierarchy, lv) for lv in levels}
+        data = {lv: _level_data(local, maps, indices[lv], cfg.maps_per_body,
+                                cfg.contact_threshold, self.device, self.dtype, requests)
+                for lv in levels}
+        posed = {b: r.pose for b, r in enumerate(requests) if r.pose is not None}
+        bank = PoseBank(self.model, posed, {b: centres[b] for b in posed},
+                        {cfg.refine_level: indices[cfg.refine_level]}, nb, self.device,
+                        self.dtype) if posed else None
+        regions = [None if r.region is None else (np.asarray(r.region[0], np.float64),
+                                                  float(r.region[1])) for r in requests]
+        region_c = torch.tensor(np.stack([np.zeros(3) if r is None else r[0] for r in regions]),
+                                device=self.device, dtype=self.dtype)
+        region_r = torch.tensor([np.inf if r is None else r[1] for r in regions],
+                                device=self.device, dtype=self.dtype)
+        scene = grid.to_torch(self.device, self.dtype)
+        surfaces = top_surfaces(grid, cfg.surface_spacing) \
+            if any(r.target is None for r in requests) else None
+        occupancy = Occupancy(self.faces)
+        shell = SceneShell(grid)
+        level_faces = np.asarray(hierarchy.faces[cfg.refine_level], np.int64)
+        coarse = indices[cfg.refine_level]
+        others = np.full(grid.shape, _FAR, np.float32)
+        for j, obs in enumerate(self.obstacles):
+            occupancy.add(nb + j, obs)
+            rasterize(grid, others, obs[coarse], level_faces)
+        self.lap("setup")
 
-    # setup: centred frames, hierarchy levels, surfaces, body grids
-    centres = [np.array([w[:, 0].mean(), 0.0, w[:, 2].mean()]) for w in world]
-    local = [(w - c).astype(np.float32) for w, c in zip(world, centres, strict=True)]
-    obstacle_world = [np.asarray(o, dtype=np.float64) for o in obstacles]
-    obstacle_centres = [np.array([o[:, 0].mean(), 0.0, o[:, 2].mean()]) for o in obstacle_world]
-    obstacle_local = [(o - c).astype(np.float32)
-                      for o, c in zip(obstacle_world, obstacle_centres, strict=True)]
-    levels = sorted({lv for lv, _ in config.schedule} | {lv for lv, _ in config.refine_schedule})
-    indices = {lv: _level_indices(sampler.hierarchy, lv) for lv in levels}
-    data = {lv: _level_data(local, maps, indices[lv], config.maps_per_body,
-                            config.contact_threshold, device, dtype) for lv in levels}
-    regions = [None if r.region is None else (np.asarray(r.region[0], np.float64),
-                                              float(r.region[1])) for r in requests]
-    region_c = torch.tensor(np.stack([np.zeros(3) if r is None else r[0] for r in regions]),
-                            device=device, dtype=dtype)
-    region_r = torch.tensor([np.inf if r is None else r[1] for r in regions], device=device,
-                            dtype=dtype)
-    scene = grid.to_torch(device, dtype)
-    surfaces = top_surfaces(grid, config.surface_spacing)
-    grids = BodyGrids(local + obstacle_local, faces, config.body_grid_resolution, device, dtype)
-    occupancy = Occupancy(grids, local + obstacle_local)
-    shell = SceneShell(grid)
-    fixed = [Pose(nb + j, -1, 0.0, c) for j, c in enumerate(obstacle_centres)]
-    others = np.full(grid.shape, _FAR, np.float32)
-    for p in fixed:
-        occupancy.add(p.index, p.yaw, p.t)
-        grids.rasterize(grid, others, p.index, p.yaw, p.t)
-    lap("setup")
+        def full_vertices(cands: Candidates):
+            def get(row: int) -> np.ndarray:
+                b = int(cands.body[row])
+                if bank is not None and bank.posed(b):
+                    return bank.full_vertices(b, cands.delta[row], float(cands.yaw[row]),
+                                              cands.t[row])
+                return _rigid(local[b], float(cands.yaw[row]), cands.t[row])
+            return get
 
-    reasons = {b: m.reason for b, m in enumerate(maps) if not m.feasible}
-    active = [b for b, m in enumerate(maps) if m.feasible]
-    chosen: dict[int, Pose] = {}
-    scored = 0
-    for round_ in range(config.rounds):
-        if not active:
-            break
-        bar.set_description(f"placement: round {round_ + 1}")
-        other_grid = None
-        if (others < _FAR).any():
-            other_grid = SceneGrid(others, np.zeros(grid.shape, np.uint8), grid.grid_min,
-                                   grid.grid_max, grid.bbox).to_torch(device, dtype)
-        ev = Evaluator(scene, data, region_c, region_r, config, other_grid)
-        cands, missing = make_candidates(surfaces, local, maps, active, regions, config,
-                                         stream=round_)
-        reasons.update(missing)
-        scored += len(cands)
-        lap("candidates")
-        for level, keep in config.schedule:
-            bar.total += len(cands)
-            scores = ev.score(level, cands, progress=bar)
-            cands = _keep_best(cands, scores["score"], keep) if scores else cands
-        scores = ev.score(config.refine_level, cands) if len(cands) else {}
-        cands = _diverse(cands, scores["score"], config.top_k, config.nms_radius) \
-            if scores else cands
-        lap("scoring")
-        for level, steps in config.refine_schedule:
-            bar.total += steps
-            cands = ev.refine(level, cands, steps, config.lr_translation, config.lr_yaw,
-                              progress=bar)
-        scores = ev.score(config.refine_level, cands) if len(cands) else {}
-        lap("refinement")
-        pending = [b for b in active if b not in missing]
-        picked, failed = greedy_select(cands, scores, pending, occupancy, shell, config,
-                                       order_seed=seed_for(config.seed, 0, 1000 + round_))
-        for b, pose in picked.items():
-            chosen[b] = pose
-            reasons.pop(b, None)
-            grids.rasterize(grid, others, b, pose.yaw, pose.t)
-        reasons.update(failed)
-        active = sorted(failed)
-        lap("selection")
+        def requirements(b: int, vertices: np.ndarray) -> str:
+            target = requests[b].target
+            if target is None or not target.touches:
+                return ""
+            return missing_touch(scene, floor, target.touches, vertices)
 
-    # final joint refinement with the body-body term
-    bar.set_description("placement: joint refinement")
-    bar.total += config.final_steps
-    final_ev = Evaluator(scene, data, region_c, region_r, config, None)
-    level_local = [torch.tensor(v[indices[config.refine_level]], device=device, dtype=dtype)
-                   for v in local + obstacle_local]
-    order = sorted(chosen)
-    refined = joint_refine(final_ev, config.refine_level, level_local, grids,
-                           [chosen[b] for b in order], fixed, occupancy, shell, config,
-                           progress=bar)
-    chosen = {p.index: p for p in refined}
-    lap("final")
+        reasons = {b: m.reason for b, m in enumerate(maps) if not m.feasible}
+        active = [b for b, m in enumerate(maps) if m.feasible]
+        chosen: dict[int, tuple[Pose, np.ndarray, np.ndarray]] = {}
+        nms = np.array([cfg.target_nms_radius if r.target is not None else cfg.nms_radius
+                        for r in requests])
+        scored = 0
+        for round_ in range(cfg.rounds):
+            if not active:
+                break
+            bar.set_description(f"placement: round {round_ + 1}")
+            other_grid = None
+            if (others < _FAR).any():
+                other_grid = SceneGrid(others, np.zeros(grid.shape, np.uint8), grid.grid_min,
+                                       grid.grid_max, grid.bbox).to_torch(self.device,
+                                                                          self.dtype)
+            ev = Evaluator(scene, data, region_c, region_r, cfg, other_grid, floor, bank)
+            targeted = [b for b in active if requests[b].target is not None]
+            loose = [b for b in active if requests[b].target is None]
+            cands, missing = (make_candidates(surfaces, local, maps, loose, regions, cfg,
+                                              stream=round_) if loose else (None, {}))
+            parts = [c for c in (cands, _target_candidates(requests, centres, maps, targeted,
+                                                           cfg, round_)) if c is not None]
+            cands = Candidates.concatenate(parts)
+            reasons.update(missing)
+            scored += len(cands)
+            self.lap("candidates")
+            for level, keep in cfg.schedule:
+                bar.total += len(cands)
+                scores = ev.score(level, cands, progress=bar)
+                cands = _keep_best(cands, scores["score"], keep) if scores else cands
+            scores = ev.score(cfg.refine_level, cands) if len(cands) else {}
+            cands = _diverse(cands, scores["score"], cfg.top_k, nms) if scores else cands
+            self.lap("scoring")
+            for level, steps in cfg.refine_schedule:
+                bar.total += steps
+                cands = ev.refine(level, cands, steps, cfg.lr_translation, cfg.lr_yaw,
+                                  progress=bar)
+            if bank is not None and cfg.pose_steps:
+                bar.total += cfg.pose_steps
+                cands = ev.refine(cfg.refine_level, cands, cfg.pose_steps,
+                                  cfg.lr_translation / 2, cfg.lr_yaw / 2, cfg.lr_pose,
+                                  progress=bar)
+            scores = ev.score(cfg.refine_level, cands) if len(cands) else {}
+            self.lap("refinement")
+            pending = [b for b in active if b not in missing]
+            get = full_vertices(cands)
+            picked, failed = greedy_select(
+                cands, scores, pending, occupancy, shell, cfg,
+                order_seed=seed_for(cfg.seed, 0, 1000 + round_), full_vertices=get,
+                requirements=requirements)
+            for b, pose in picked.items():
+                vertices = occupancy.entries[b][0]
+                chosen[b] = (pose, cands.delta[pose.row].copy(), vertices)
+                reasons.pop(b, None)
+                rasterize(grid, others, vertices[coarse], level_faces)
+            reasons.update(failed)
+            active = sorted(failed)
+            self.lap("selection")
 
-    bodies = []
-    for b, req in enumerate(requests):
-        bodies.append(_placed_body(b, req, maps[b], chosen.get(b), centres[b],
-                                   reasons.get(b, ""), scene, occupancy, shell, config))
-    metrics = summarize([p.metrics for p in bodies], [p.placed for p in bodies])
-    metrics["candidates"] = scored
-    lap("metrics")
-    bar.close()
-    seconds["total"] = time.perf_counter() - clock["start"]
-    return PlacementResult(bodies, metrics, seconds)
+        bodies = []
+        for b, req in enumerate(requests):
+            bodies.append(self._placed_body(b, req, maps[b], chosen.get(b), centres[b],
+                                            reasons.get(b, ""), scene, floor, occupancy, shell,
+                                            bank))
+        metrics = summarize([p.metrics for p in bodies], [p.placed for p in bodies])
+        metrics["candidates"] = scored
+        self.lap("metrics")
+        bar.close()
+        self.seconds["total"] = time.perf_counter() - self.clock["start"]
+        return PlacementResult(bodies, metrics, self.seconds)
+
+    def _placed_body(self, b: int, req: BodyRequest, maps: BodyMaps, pick, centre: np.ndarray,
+                     reason: str, scene, floor, occupancy: Occupancy, shell: SceneShell,
+                     bank: PoseBank | None) -> PlacedBody:
+        """The outcome for body ``b``: its world transform (the centred frame's pose composed
+        with the centring), placed vertices, final pose, chosen map and metrics."""
+        if pick is None:
+            contact, semantics, _ = maps.fallback
+            vertices = np.asarray(req.vertices if req.vertices is not None else
+                                  np.zeros((self.sampler.num_vertices, 3)), dtype=np.float32)
+            return PlacedBody(req.name, False, reason or "not placed", 0.0, np.zeros(3),
+                              np.eye(4), vertices.copy(), contact, semantics, -1, {})
+        pose, delta, vertices = pick
+        rot = yaw_matrix(pose.yaw)
+        translation = pose.t - rot @ centre
+        transform = np.eye(4)
+        transform[:3, :3], transform[:3, 3] = rot, translation
+        final = None
+        if bank is not None and bank.posed(b):
+            final = bank.final_pose(b, delta, pose.yaw, pose.t)
+        contact = maps.contact[pose.slot]
+        semantics = maps.semantics[pose.slot]
+        metrics = body_metrics(scene, vertices, contact, semantics,
+                               self.config.contact_threshold, self.config.touch_distance, floor)
+        occupancy.remove(b)
+        metrics["body_penetration"] = occupancy.depth(b, vertices)
+        occupancy.add(b, vertices)
+        metrics["scene_enclosed"] = shell.enclosed(vertices, self.faces)
+        metrics["map_classes"] = describe_classes(semantics)
+        return PlacedBody(req.name, True, "", float(pose.yaw), translation, transform,
+                          vertices.astype(np.float32), contact, semantics,
+                          int(maps.map_ids[pose.slot]), metrics, final)
 
 
-def _placed_body(b: int, req: BodyRequest, maps: BodyMaps, pose: Pose | None,
-                 centre: np.ndarray, reason: str, scene, occupancy: Occupancy,
-                 shell: SceneShell, config: PlacementConfig) -> PlacedBody:
-    """The outcome for body ``b``: its world transform (the centred frame's pose composed
-    with the centring), placed vertices, chosen map and full-resolution metrics."""
-    if pose is None:
-        contact, semantics, _ = maps.fallback
-        return PlacedBody(req.name, False, reason or "not placed", 0.0, np.zeros(3), np.eye(4),
-                          np.asarray(req.vertices, dtype=np.float32).copy(), contact, semantics,
-                          -1, {})
-    rot = yaw_matrix(pose.yaw)
-    translation = pose.t - rot @ centre
-    transform = np.eye(4)
-    transform[:3, :3], transform[:3, 3] = rot, translation
-    vertices = (np.asarray(req.vertices, np.float64) @ rot.T + translation).astype(np.float32)
-    contact = maps.contact[pose.slot]
-    semantics = maps.semantics[pose.slot]
-    metrics = body_metrics(scene, vertices, contact, semantics, config.contact_threshold,
-                           config.touch_distance)
-    metrics["body_penetration"] = occupancy.depth(b, pose.yaw, pose.t)
-    metrics["scene_enclosed"] = shell.enclosed(occupancy.grids, b, pose.yaw, pose.t)
-    metrics["map_classes"] = describe_classes(semantics)
-    return PlacedBody(req.name, True, "", float(pose.yaw), translation, transform, vertices,
-                      contact, semantics, int(maps.map_ids[pose.slot]), metrics)
+def _rigid(local: np.ndarray, yaw: float, t: np.ndarray) -> np.ndarray:
+    """(V, 3) float64 world vertices of a centred body moved rigidly by (yaw, t)."""
+    return np.asarray(local, np.float64) @ yaw_matrix(yaw).T + np.asarray(t, np.float64)
+
+
+def _expected_classes(request: BodyRequest) -> frozenset:
+    """The classes a targeted body's target offers: those its touches name and its extras."""
+    out: set[int] = set(request.target.offers)
+    for touch in request.target.touches:
+        out |= set(touch.classes)
+    return frozenset(out)
+

@@ -9,12 +9,14 @@ with ``R_y(yaw) = [[cos, 0, sin], [0, 1, 0], [-sin, 0, cos]]`` (the convention o
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from ..errors import InputShapeError
 
-__all__ = ["BodyRequest", "PlacedBody", "PlacementConfig", "PlacementResult", "yaw_matrix"]
+__all__ = ["BodyRequest", "PlacedBody", "PlacementConfig", "PlacementResult", "Target", "Touch",
+           "yaw_matrix"]
 
 
 @dataclass(frozen=True)
@@ -37,12 +39,18 @@ class PlacementConfig:
         schedule: coarse-to-fine scoring, (hierarchy level, candidates kept per body) per stage;
             the first stage scores every candidate, each next one re-scores the survivors.
         top_k: candidates per body refined by gradient descent (spatially diverse: at least
-            nms_radius metres apart in xz).
+            nms_radius metres apart in xz; target_nms_radius for a body with a target).
+        target_shift, target_shifts: a body with a :class:`Target` gets candidates on a
+            ``target_shifts`` x ``target_shifts`` lattice of horizontal offsets spanning
+            +-target_shift metres around its target, at ``target_lifts`` heights spanning
+            +-target_lift and ``target_turns`` headings spanning +-target_turn radians.
     Refinement (step 4):
         refine_schedule: (hierarchy level, Adam steps) per phase, coarse to fine; the last level
             (2 = the network's 655 vertices) also judges acceptance and runs the joint
             refinement. lr_translation (m), lr_yaw (rad): Adam, linear decay to 5 % per phase.
-        final_steps: joint refinement of the chosen bodies with the body-body term (0 = off).
+        pose_steps, lr_pose: Adam steps on the pose of posed bodies (:mod:`.posing`) together
+            with t and yaw, at the refine level after the rigid phases; w_pose_prior,
+            w_joint_limits: the pose prior and joint-limit weights (0 steps = rigid only).
         rounds: bodies left without a free placement are retried with the bodies placed so far
             as obstacles, up to this many rounds in all.
     Losses (step 3), per candidate; distances ``e = sdf - margin`` (surfaces inflated by margin):
@@ -51,6 +59,7 @@ class PlacementConfig:
         + w_penetration * mean over all vertices of relu(-e)
         + w_body * mean over all vertices of relu(body_margin - d_body) (other bodies)
         + w_region * relu(|centroid_xz - centre_xz| - radius)^2 (drop-and-refine)
+        + w_touch * the required touches' gaps squared (a body with a :class:`Target`)
         + w_semantics * ((1 - agreement) + (1 - coverage)) (ranking only, no gradient):
         agreement is the fraction of contact vertices within semantic_distance of a surface of
         their class, coverage the same for the worst-served of the map's main classes.
@@ -89,7 +98,17 @@ class PlacementConfig:
     refine_schedule: tuple[tuple[int, int], ...] = ((3, 30), (2, 10))
     lr_translation: float = 0.01
     lr_yaw: float = 0.03
-    final_steps: int = 15
+    target_shift: float = 0.08
+    target_shifts: int = 3
+    target_lift: float = 0.02
+    target_lifts: int = 3
+    target_turn: float = 0.2
+    target_turns: int = 3
+    target_nms_radius: float = 0.04
+    pose_steps: int = 30
+    lr_pose: float = 0.02
+    w_pose_prior: float = 0.02
+    w_joint_limits: float = 100.0
     rounds: int = 3
     margin: float = 0.004
     body_margin: float = 0.01
@@ -98,6 +117,7 @@ class PlacementConfig:
     w_body: float = 100.0
     w_region: float = 100.0
     w_semantics: float = 0.1
+    w_touch: float = 100.0
     semantic_distance: float = 0.05
     semantic_contact: bool = True
     mismatch_distance: float = 0.1
@@ -113,7 +133,7 @@ class PlacementConfig:
 
     def __post_init__(self) -> None:
         positive = ("maps", "maps_per_body", "yaws", "top_k", "rounds", "min_contact_vertices",
-                    "chunk_points")
+                    "chunk_points", "target_shifts", "target_lifts", "target_turns")
         for name in positive:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
@@ -130,8 +150,14 @@ class PlacementConfig:
                                            for s in self.refine_schedule):
             raise InputShapeError(f"PlacementConfig.refine_schedule: expected ((level, steps "
                                   f">= 0), ...), found {self.refine_schedule!r}")
-        if self.final_steps < 0:
-            raise InputShapeError("PlacementConfig.final_steps: expected >= 0")
+        if not isinstance(self.pose_steps, int) or self.pose_steps < 0:
+            raise InputShapeError(f"PlacementConfig.pose_steps: expected an int >= 0, found "
+                                  f"{self.pose_steps!r}")
+        for name in ("lr_pose", "w_pose_prior", "w_joint_limits", "target_shift",
+                     "target_lift", "target_turn"):
+            if not (np.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
+                raise InputShapeError(f"PlacementConfig.{name}: expected a finite number >= 0, "
+                                      f"found {getattr(self, name)!r}")
         if not isinstance(self.cpu_threads, int) or self.cpu_threads < 0:
             raise InputShapeError(f"PlacementConfig.cpu_threads: expected an int >= 0, found "
                                   f"{self.cpu_threads!r}")
@@ -142,21 +168,67 @@ class PlacementConfig:
         return int(self.refine_schedule[-1][0])
 
 
+@dataclass(frozen=True)
+class Touch:
+    """A contact a placed body must make (checked at full resolution before it is accepted).
+
+    name: what it is, for messages ("buttocks on the seat"); mask: (V,) bool, the vertices that
+    make it; classes: the MPCAT40 ids of what they touch (the floor, id 2, is measured on the
+    floor's height field); distance: metres; share: the fraction of the ``mask`` vertices that
+    must be within ``distance`` (0: any one vertex).
+    """
+
+    name: str
+    mask: np.ndarray
+    classes: frozenset
+    distance: float
+    share: float = 0.0
+
+
+@dataclass
+class Target:
+    """Where a body should go: its fitted placement and what it must touch there.
+
+    yaw (rad) and translation (3,) place the request's vertices as a :class:`PlacedBody`'s
+    transform does (``vertices @ R_y(yaw).T + translation``). Candidates are searched around it
+    (``PlacementConfig.target_*``). touches: contacts the placed body must make. free: (V,)
+    bool, vertices whose predicted contacts are not required (feet hanging from a bar stool),
+    or None. label: what the target is, for messages ("seat on Chair.001"). offers: classes
+    the target offers besides those of its touches (the table a sitter's hands may rest on);
+    predicted contacts of classes neither names are not required (see
+    :class:`.maps.BodyMaps`).
+    """
+
+    yaw: float
+    translation: np.ndarray
+    touches: tuple[Touch, ...] = ()
+    free: np.ndarray | None = None
+    label: str = ""
+    offers: frozenset = frozenset()
+
+
 @dataclass
 class BodyRequest:
-    """A posed body to place.
+    """A body to place.
 
-    vertices: (V, 3) float posed full-resolution vertices, SMPL-X world, any place and heading.
+    vertices: (V, 3) float posed full-resolution vertices, SMPL-X world, any place and heading;
+        may be None when ``pose`` is given (they are posed from it).
     name: the body's name in outputs.
     region: drop-and-refine: (centre (3,), radius m); the body's centroid (mean vertex) must end
         within ``radius`` of ``centre`` horizontally (a vertical cylinder; height is free).
-    info: anything to record with the body in outputs (pose name, pose parameters).
+    info: anything to record with the body in outputs (pose name, interaction).
+    pose: the one-body :class:`~posa_model.body.BodyPose` the vertices come from: its pose then
+        adapts during refinement (``place_bodies(model=...)`` is needed), and the placed body is
+        returned with the pose that reproduces it.
+    target: a :class:`Target`; None = anywhere its maps fit.
     """
 
-    vertices: np.ndarray
+    vertices: np.ndarray | None = None
     name: str = "body"
     region: tuple[np.ndarray, float] | None = None
     info: dict = field(default_factory=dict)
+    pose: Any = None
+    target: Target | None = None
 
 
 @dataclass
@@ -170,6 +242,8 @@ class PlacedBody:
     contact: (V,) float32 contact probability and semantics: (V,) int64 class id of the chosen
         feature map (0 = no contact); map_index: the map's sample index (-1 when none).
     metrics: per-body metrics (see :mod:`posa_model.placement.metrics`), empty when not placed.
+    pose: for a posed request, the one-body :class:`~posa_model.body.BodyPose` whose posing
+        gives ``vertices`` (yaw and translation folded in), else None.
     """
 
     name: str
@@ -183,6 +257,7 @@ class PlacedBody:
     semantics: np.ndarray
     map_index: int
     metrics: dict
+    pose: Any = None
 
 
 @dataclass

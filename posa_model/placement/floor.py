@@ -1,0 +1,100 @@
+"""The floor's height under every point of a scene: a height field from the scene grid.
+
+People stand, kneel and put their feet on the floor. A foot above a chair's stretcher is nearer
+to the chair than to the floor, so the scene's SDF cannot say how far the floor is; this height
+field can: per xz column of the grid, the height of the highest up-facing surface of class
+``floor`` (the zero crossing of the SDF from inside to outside, linearly interpolated), and
+under furniture (no floor surface in the column) the height of the nearest floor column.
+Bilinear lookup (torch, differentiable in x and z) gives ``height(x, z)``; the distance of a
+point above the floor is ``y - height(x, z)``.
+
+Frame: SMPL-X world (+y up, metres).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from scipy import ndimage
+
+from ..classes import CLASS_ID
+from ..errors import PosaError
+from ..scene.grid import SceneGrid
+
+__all__ = ["FloorMap", "up_surfaces"]
+
+_SLOPE = 0.98
+
+
+def up_surfaces(grid: SceneGrid) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every up-facing surface in every xz column of the grid's nodes: (i (S,), k (S,) the
+    column's node indices, height (S,) metres, class (S,) int64).
+
+    A surface is where the SDF, going up a column, rises through the level ``L`` = half a node
+    spacing; its height is that crossing (linear between the two nodes) minus ``L``. Above an
+    up-facing surface the SDF is the exact distance to it, so this is exact for any object,
+    however thin: a 2 cm seat or a floor slab whose faces fall on the grid's nodes has no node
+    inside it (no zero crossing), but the level ``L`` is crossed above it all the same. The class
+    is the semantic grid's at the node below the crossing (the nearest object's).
+    """
+    level = 0.5 * float(grid.spacing[1])
+    sdf = grid.sdf
+    low = sdf <= level
+    i, j, k = np.nonzero(low[:, :-1, :] & ~low[:, 1:, :])
+    below = sdf[i, j, k].astype(np.float64) - level
+    above = sdf[i, j + 1, k].astype(np.float64) - level
+    # the SDF must rise as fast as the height: the nearest surface is the one below, not the
+    # side of something beside it (a chair leg standing on the floor)
+    steep = (above - below) >= _SLOPE * grid.spacing[1]
+    i, j, k, below, above = i[steep], j[steep], k[steep], below[steep], above[steep]
+    frac = below / (below - above)
+    height = grid.node_coords()[1][j] + frac * grid.spacing[1] - level
+    return i, k, height, grid.semantics[i, j, k].astype(np.int64)
+
+
+class FloorMap:
+    """Floor heights on the grid's xz nodes: ``heights`` (nx, nz) float64 metres, ``found``
+    (nx, nz) bool (a floor surface in that column, not filled in from a neighbour)."""
+
+    def __init__(self, grid: SceneGrid):
+        i, k, height, cls = up_surfaces(grid)
+        on = cls == CLASS_ID["floor"]
+        if not on.any():
+            raise PosaError("the scene has no floor surface (no up-facing surface of class "
+                            "'floor'): nothing to stand on")
+        top = np.full((grid.shape[0], grid.shape[2]), -np.inf)
+        np.maximum.at(top, (i[on], k[on]), height[on])  # the highest floor of each column
+        found = np.isfinite(top)
+        _, nearest = ndimage.distance_transform_edt(~found, return_indices=True)
+        self.heights = top[nearest[0], nearest[1]]
+        self.found = found
+        self.x0, self.z0 = float(grid.grid_min[0]), float(grid.grid_min[2])
+        self.dx, self.dz = float(grid.spacing[0]), float(grid.spacing[2])
+        self._torch: dict = {}
+
+    def height(self, points: torch.Tensor) -> torch.Tensor:
+        """(..., 3) points -> (...) floor height (m) under them, bilinear in x and z (clamped
+        at the grid's border), differentiable; the points' dtype and device."""
+        key = (points.device, points.dtype)
+        if key not in self._torch:
+            self._torch[key] = torch.as_tensor(self.heights, device=points.device,
+                                               dtype=points.dtype)
+        table = self._torch[key]
+        nx, nz = table.shape
+        u = ((points[..., 0] - self.x0) / self.dx).clamp(0, nx - 1)
+        w = ((points[..., 2] - self.z0) / self.dz).clamp(0, nz - 1)
+        i0 = u.detach().floor().long().clamp(max=nx - 2)
+        k0 = w.detach().floor().long().clamp(max=nz - 2)
+        fu, fw = u - i0, w - k0
+        h00, h10 = table[i0, k0], table[i0 + 1, k0]
+        h01, h11 = table[i0, k0 + 1], table[i0 + 1, k0 + 1]
+        return (h00 * (1 - fu) * (1 - fw) + h10 * fu * (1 - fw) + h01 * (1 - fu) * fw
+                + h11 * fu * fw)
+
+    def height_np(self, points: np.ndarray) -> np.ndarray:
+        """:meth:`height` for numpy (..., 3) points; float64."""
+        return self.height(torch.as_tensor(np.asarray(points, np.float64))).numpy()
+
+    def above(self, points: torch.Tensor) -> torch.Tensor:
+        """(..., 3) points -> (...) height above the floor under them (m; negative below)."""
+        return points[..., 1] - self.height(points)
