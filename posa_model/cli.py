@@ -201,7 +201,7 @@ def _check_writable_parent(path: Path, flag: str) -> None:
 def _check_output_file(path: Path, flag: str) -> None:
     try:
         st = os.stat(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # the parent check says what is wrong
         st = None
     except (OSError, ValueError) as exc:
         raise UsageError(f"{flag} {path}: cannot be accessed ({exc})") from exc
@@ -215,7 +215,7 @@ def _check_output_file(path: Path, flag: str) -> None:
 def _check_output_dir(path: Path, flag: str) -> None:
     try:
         st = os.stat(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         st = None
     except (OSError, ValueError) as exc:
         raise UsageError(f"{flag} {path}: cannot be accessed ({exc})") from exc
@@ -258,10 +258,10 @@ def check_paths(*, inputs: Iterable = (), outputs: Iterable = (), output_dirs: I
     outs = _pairs(outputs)
     dirs = _pairs(output_dirs)
     replaced = _pairs(replaced_dirs)
-    for flag, path in outs:
-        _check_output_file(path, flag)
     for flag, path in dirs + replaced:
         _check_output_dir(path, flag)
+    for flag, path in outs:
+        _check_output_file(path, flag)
     for flag, path in outs + dirs + replaced:
         real = _resolved(path)
         for in_flag, in_path, in_real in ins:

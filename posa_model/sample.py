@@ -124,7 +124,11 @@ class Sampler:
                         checkpoint=self.checkpoint)
 
     def _validate(self, vertices: np.ndarray | torch.Tensor) -> torch.Tensor:
-        v = torch.as_tensor(np.asarray(vertices) if not torch.is_tensor(vertices) else vertices)
+        if not torch.is_tensor(vertices):
+            vertices = np.asarray(vertices)
+            if not vertices.flags.writeable:  # torch warns on read-only arrays; copy them
+                vertices = vertices.copy()
+        v = torch.as_tensor(vertices)
         if v.ndim == 2:
             v = v.unsqueeze(0)
         if v.ndim != 3 or v.shape[-1] != 3:

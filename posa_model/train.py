@@ -11,6 +11,16 @@ Defaults are the reference contact+semantics recipe (:class:`TrainConfig`). A ru
 validation score and ``checkpoints/epoch_XXX.pt`` every ``checkpoint_every`` epochs, all in our
 checkpoint format (:mod:`posa_model.nn.checkpoint`) and written atomically.
 
+Run folder safety: one trainer at a time holds ``R/.posa_train.lock`` (a second one is refused);
+on start it removes the hidden temporary files a killed run left (``.last.pt.XXXXXXXX.tmp``...).
+``last.pt`` is written first each epoch, then ``best.pt`` and the epoch file; a kill -9 between
+them is repaired on ``--resume``: when the resumed epoch was the best (``extra["best_epoch"]``)
+or due an epoch file and ``best.pt`` / ``checkpoints/epoch_XXX.pt`` does not hold that epoch,
+the file is rewritten from ``last.pt`` (whose content is identical). Runs on a hierarchy other
+than the stand-in's embed it in every checkpoint (``--checkpoint`` then needs no
+``--hierarchy``). From the command line, data written by ``posa_model.synthesize`` (its
+``COMPLETE`` marker) trains with ``--no-remap-classes`` unless ``--remap-classes`` is given.
+
 Reproducibility: the model is initialised from ``seed``; epoch e shuffles with a permutation
 seeded by (seed, e); the reparameterisation noise of each step is drawn for the whole global
 batch from one seeded CPU ``torch.Generator`` and each DDP rank takes its slice. A checkpoint's
@@ -30,11 +40,13 @@ the global step (and ``epochs``), so a resumed run follows them exactly; resume 
 
 Frame regressor stored in the checkpoint (which vertices give pelvis, hips, spine3 at sampling
 time): ``--frame-regressor FILE.npy`` (4, V_full) if given; otherwise the stand-in's SMPL-X
-``J_regressor`` rows when the hierarchy's full mesh has SMPL-X's topology (the stand-in's, or
-10475 vertices); otherwise an APPROXIMATE regressor from the hierarchy's rest mesh (pelvis = all
-vertices' mean, left/right hip = mean of the +x/-x halves, spine3 = mean of the upper half),
-which gives the identity frame for a rest-pose body facing +z with +y up. Pass a real one for
-production use; ``meta["frame_regressor"]`` records which was used.
+``J_regressor`` rows when the hierarchy's full mesh is the stand-in's (same faces); otherwise
+the ``J_regressor`` rows of the body model a ``posa_model.synthesize`` dataset was made with
+(``summary.json`` ``config.body``), when that file is there and is the hierarchy's mesh;
+otherwise an APPROXIMATE regressor from the hierarchy's rest mesh (pelvis = all vertices' mean,
+left/right hip = mean of the +x/-x halves, spine3 = mean of the upper half), which gives the
+identity frame for a rest-pose body facing +z with +y up. Pass a real one for production use;
+``meta["frame_regressor"]`` records which was used.
 """
 
 from __future__ import annotations
@@ -44,6 +56,7 @@ import inspect
 import math
 import os
 import random
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -60,6 +73,7 @@ from tqdm import tqdm
 
 from .data import IndexBatches, PosaDataset
 from .errors import CheckpointError, PosaError
+from .mesh.hierarchy import MeshHierarchy
 from .nn.checkpoint import read_checkpoint, save_checkpoint
 from .nn.cvae import POSA
 from .training.config import (
@@ -130,33 +144,77 @@ def approximate_frame_regressor(rest_vertices: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.stack(rows).astype(np.float32))
 
 
+def _level0_faces(hierarchy: Any) -> np.ndarray | None:
+    faces = getattr(hierarchy, "faces", None)
+    return None if faces is None or len(faces) == 0 else np.asarray(faces[0])
+
+
+def _dataset_body(data: str | os.PathLike) -> str | None:
+    """The ``--body`` a posa_model.synthesize dataset was made with (None: the stand-in, or
+    not such a dataset)."""
+    from .io_utils import read_json_bounded
+    from .synth.writer import is_synthetic_dataset
+
+    if not is_synthetic_dataset(data):
+        return None
+    try:
+        summary = read_json_bounded(Path(data) / "summary.json", "dataset summary")
+    except PosaError:
+        return None
+    body = summary.get("config", {}).get("body") if isinstance(summary, dict) else None
+    return body if isinstance(body, str) and body else None
+
+
 def frame_regressor_for(config: TrainConfig, hierarchy: Any, standin: bool,
                         ) -> tuple[torch.Tensor, str]:
-    """The (4, V_full) frame regressor to store, and a note of where it came from."""
+    """The (4, V_full) frame regressor to store, and a note of where it came from (see the
+    module docstring for the order of the sources)."""
+    from .io_utils import read_npy_bounded
+    from .nn.mesh_check import faces_match
+
     n_full = int(hierarchy.vertices[0].shape[0])
     if config.frame_regressor:
         path = Path(config.frame_regressor)
-        try:
-            array = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"frame_regressor {path}: cannot be read as .npy ({exc})") from exc
+        array = read_npy_bounded(path, "frame_regressor", kinds="f", error=ConfigError)
         if array.shape != (4, n_full) or not np.isfinite(array).all():
             raise ConfigError(f"frame_regressor {path}: expected a finite (4, {n_full}) array "
                               f"(pelvis, left_hip, right_hip, spine3), found {array.shape}")
         return torch.from_numpy(array.astype(np.float32)), f"file {path}"
+    faces = _level0_faces(hierarchy)
     if standin or n_full == SMPLX_NUM_VERTICES:
         from .nn.default import standin_frame_regressor
 
         try:
             regressor = standin_frame_regressor()
+            same = standin or faces is None or faces_match(
+                faces, _level0_faces(_standin_hierarchy()))
         except (PosaError, OSError):
             if standin:
                 raise
         else:
-            if tuple(regressor.shape) == (4, n_full):
+            if same and tuple(regressor.shape) == (4, n_full):
                 return regressor, "stand-in SMPL-X J_regressor rows"
+    body = _dataset_body(config.data)
+    if body is not None and faces is not None:
+        from .body import load_body_model
+        from .frames import FRAME_JOINTS
+
+        try:
+            model = load_body_model(body)
+        except (PosaError, OSError):
+            model = None
+        if (model is not None and model.num_vertices == n_full
+                and faces_match(model.faces, faces)):
+            rows = model.j_regressor.detach().to("cpu", torch.float32)[list(FRAME_JOINTS)]
+            return rows.clone(), f"J_regressor rows of {body} (the dataset's body)"
     return (approximate_frame_regressor(hierarchy.vertices[0]),
             "approximate: rest-mesh halves (pass --frame-regressor for a real one)")
+
+
+def _standin_hierarchy():
+    from .mesh import standin_hierarchy
+
+    return standin_hierarchy()
 
 
 def capture_rng_state(noise: torch.Generator) -> dict[str, Any]:
@@ -256,13 +314,16 @@ def train(config: TrainConfig, hierarchy: Any = None, resume: str | Path | None 
         on_step_end(epoch, step), on_epoch_end(epoch, log_row): optional callbacks, every rank.
     """
     ctx = setup_distributed(config.device)
+    locks: list = []  # the run folder's lock, taken by _train once the inputs are checked
     try:
-        return _train(config, ctx, hierarchy, resume, on_step_end, on_epoch_end)
+        return _train(config, ctx, hierarchy, resume, on_step_end, on_epoch_end, locks)
     finally:
+        for lock in locks:
+            _unlock(lock)
         _teardown(ctx)
 
 
-def _train(config, ctx: DistContext, hierarchy, resume, on_step_end, on_epoch_end):
+def _train(config, ctx: DistContext, hierarchy, resume, on_step_end, on_epoch_end, locks):
     device, out = ctx.device, Path(config.out_dir)
     torch.manual_seed(config.seed)
     np.random.seed(config.seed % 2**32)  # noqa: NPY002 (legacy global RNG, for libraries)
@@ -283,10 +344,14 @@ def _train(config, ctx: DistContext, hierarchy, resume, on_step_end, on_epoch_en
     test_dir = Path(config.data) / "test"
     test_set = PosaDataset(test_dir, **data_opts) if test_dir.is_dir() else None
     regressor, regressor_source = frame_regressor_for(config, hierarchy, standin)
+    # the hierarchy travels with the weights unless it is the stand-in's (shipped anyway)
+    embedded = hierarchy if not standin and isinstance(hierarchy, MeshHierarchy) else None
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr,
                                  weight_decay=config.weight_decay)
     noise = torch.Generator().manual_seed(config.seed)  # reparameterisation noise, global batch
     done, step, best, history = 0, 0, None, []  # completed epochs, optimiser steps
+    best_epoch: int | None = None
+    resumed = None  # (checkpoint, the config it was written with) when resuming
 
     if resume is not None:
         ckpt = read_checkpoint(resume)
@@ -310,6 +375,8 @@ def _train(config, ctx: DistContext, hierarchy, resume, on_step_end, on_epoch_en
         restore_rng_state(ckpt.extra["rng"], noise)
         done, step = int(ckpt.extra["epoch"]), int(ckpt.extra["step"])
         best, history = ckpt.extra.get("best_score"), list(ckpt.extra.get("history", []))
+        best_epoch = ckpt.extra.get("best_epoch", _best_epoch_of(history, best, saved))
+        resumed = (ckpt, saved)
 
     step_module: nn.Module = NoisyPOSA(model)
     if config.compile:
@@ -324,6 +391,10 @@ def _train(config, ctx: DistContext, hierarchy, resume, on_step_end, on_epoch_en
 
     if ctx.is_main:
         out.mkdir(parents=True, exist_ok=True)
+        locks.append(_lock_run_folder(out))
+        _remove_stale_temps(out)
+        if resumed is not None:
+            _repair_after_kill(out, resume, *resumed, best_epoch)
         save_config(out / "config.yaml", config)
         board = TensorBoard(out / "tensorboard")
         print(f"posa_model.train: {len(train_set)} train / "
@@ -406,13 +477,14 @@ def _train(config, ctx: DistContext, hierarchy, resume, on_step_end, on_epoch_en
         score = row[metric]
         improved = _is_better(score, best, higher=metric == "val_f1")
         if improved:
-            best = score
+            best, best_epoch = score, epoch
         if ctx.is_main:
             _log_epoch(row, config)
             board.log(row, step)
             write_csv(out / "log.csv", history)
             extra = {"optimizer": optimizer.state_dict(), "rng": capture_rng_state(noise),
-                     "epoch": epoch, "step": step, "best_score": best, "history": history,
+                     "epoch": epoch, "step": step, "best_score": best, "best_epoch": best_epoch,
+                     "history": history,
                      "train_config": config.to_dict(), "world_size": ctx.world_size}
             meta = {"trained": True, "frame": config.frame, "dataset": str(config.data),
                     "epochs": epoch, "step": step, "frame_regressor": regressor_source,
@@ -420,7 +492,8 @@ def _train(config, ctx: DistContext, hierarchy, resume, on_step_end, on_epoch_en
                     **{k: v for k, v in row.items() if k.startswith(("val_", "train_"))}}
 
             def save(path: Path, meta=meta, extra=extra) -> None:
-                save_checkpoint(path, model, hierarchy.fingerprint, regressor, meta, extra)
+                save_checkpoint(path, model, hierarchy.fingerprint, regressor, meta, extra,
+                                hierarchy=embedded)
 
             save(out / "last.pt")  # first: epoch_XXX.pt existing implies last.pt is complete
             if improved:
@@ -435,6 +508,115 @@ def _train(config, ctx: DistContext, hierarchy, resume, on_step_end, on_epoch_en
         write_csv(out / "log.csv", history)
         plot_curves(out / "curves.png", history)
     return TrainResult(out, out / "last.pt", out / "best.pt", history, model)
+
+
+# ---------------------------------------------------------------------------------------------
+# the run folder after a kill: one writer, no stale temporaries, best/epoch files repaired
+
+#: Files of a run folder written through ``io_utils.atomic_write`` (their temporaries are
+#: ``.<name>.<8 chars>.tmp``).
+_RUN_FILES = re.compile(r"^\.(last\.pt|best\.pt|config\.yaml|config\.json|log\.csv|"
+                        r"curves\.png|epoch_\d{3,}\.pt)\.[A-Za-z0-9_]{8}\.tmp$")
+LOCK_NAME = ".posa_train.lock"
+
+
+def _lock_run_folder(out: Path):
+    """An exclusive lock on ``out`` (POSIX ``flock``) held for the run; PosaError when another
+    trainer holds it. Returns the open lock file (None where locks are unavailable)."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock (temp files are then only removed when old)
+        return None
+    handle = open(out / LOCK_NAME, "a+b")  # noqa: SIM115 - held until the run ends
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        handle.close()
+        raise PosaError(f"{out}: another posa_model.train is writing this run folder "
+                        f"({LOCK_NAME} is locked); wait for it or choose another --out-dir"
+                        ) from exc
+    return handle
+
+
+def _unlock(handle) -> None:
+    if handle is not None:
+        handle.close()  # closing releases the flock
+
+
+def _remove_stale_temps(out: Path) -> list[Path]:
+    """Remove the temporaries of our run files that a killed run left in ``out`` and
+    ``out/checkpoints`` (safe: this process holds the run folder's lock)."""
+    from .cli import clean_stale_temps
+
+    removed = []
+    lockable = True
+    try:
+        import fcntl  # noqa: F401 - only to know whether the folder is locked
+    except ImportError:
+        lockable = False
+    for folder in (out, out / "checkpoints"):
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        for name in names:
+            match = _RUN_FILES.match(name)
+            if not match:
+                continue
+            removed += clean_stale_temps([folder / match[1]], locked=lockable)
+    return removed
+
+
+def _best_epoch_of(history: list[dict[str, Any]], best: float | None,
+                   saved: TrainConfig) -> int | None:
+    """The epoch whose score is ``best`` (checkpoints written before ``best_epoch`` existed)."""
+    if best is None:
+        return None
+    for row in reversed(history):
+        metric = saved.best_metric if saved.best_metric in row else "train_loss"
+        if row.get(metric) == best:
+            return int(row["epoch"])
+    return None
+
+
+def _holds_epoch(path: Path, epoch: int) -> bool:
+    if not path.is_file():
+        return False
+    try:
+        return read_checkpoint(path).extra.get("epoch") == epoch
+    except PosaError:
+        return False
+
+
+def _copy_atomic(source: Path, target: Path) -> None:
+    import shutil
+
+    from .io_utils import atomic_write, open_regular_file
+    from .nn.checkpoint import MAX_CHECKPOINT_BYTES
+
+    with open_regular_file(source, "checkpoint", CheckpointError, MAX_CHECKPOINT_BYTES) as f:
+        atomic_write(target, lambda out: shutil.copyfileobj(f, out))
+
+
+def _repair_after_kill(out: Path, resume: str | Path, ckpt, saved: TrainConfig,
+                       best_epoch: int | None) -> list[Path]:
+    """Rewrite ``best.pt`` / the epoch file of the resumed epoch when a kill -9 after
+    ``last.pt`` left them stale or missing: their content equals the resumed checkpoint."""
+    epoch = int(ckpt.extra["epoch"])
+    due = []
+    if best_epoch == epoch:
+        due.append(out / "best.pt")
+    if epoch % saved.checkpoint_every == 0 or epoch == saved.epochs:
+        due.append(out / "checkpoints" / f"epoch_{epoch:03d}.pt")
+    repaired = []
+    for target in due:
+        if target.resolve() == Path(resume).resolve() or _holds_epoch(target, epoch):
+            continue
+        _copy_atomic(Path(resume), target)
+        repaired.append(target)
+        print(f"posa_model.train: rewrote {target} from {resume} (epoch {epoch}; the previous "
+              "run was killed before writing it)", flush=True)
+    return repaired
 
 
 def _log_epoch(row: dict[str, Any], config: TrainConfig) -> None:
@@ -453,30 +635,57 @@ def _log_epoch(row: dict[str, Any], config: TrainConfig) -> None:
 # command line
 
 
-def main(argv: list[str] | None = None, hierarchy: Any = None) -> int:
-    """``python -m posa_model.train``; ``hierarchy`` overrides --hierarchy (programmatic use)."""
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m posa_model.train",
         description="Train the POSA contact/semantics cVAE on data in the reference format.",
+        epilog="Data written by posa_model.synthesize trains with --no-remap-classes unless "
+               "--remap-classes is given (the reference remap turns bathtub into lighting).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--config", type=Path, default=None,
                         help="YAML or JSON file of settings; CLI options override it")
     parser.add_argument("--resume", type=Path, default=None,
                         help="continue exactly from a checkpoint of this trainer (R/last.pt)")
     add_config_arguments(parser)
+    return parser
+
+
+#: Files the trainer writes in its run folder (checked against the inputs before any work).
+RUN_OUTPUTS = ("config.yaml", "log.csv", "last.pt", "best.pt", "curves.png")
+
+
+def main(argv: list[str] | None = None, hierarchy: Any = None) -> int:
+    """``python -m posa_model.train``; ``hierarchy`` overrides --hierarchy (programmatic use)."""
+    from . import cli
+
+    parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        base = None
-        if args.resume is not None:
-            saved = read_checkpoint(args.resume).extra.get("train_config")
-            if not isinstance(saved, dict):
-                raise CheckpointError(f"{args.resume}: has no trainer state; cannot resume it")
-            base = TrainConfig.from_dict(saved, source=f"{args.resume} extra.train_config")
-        config, _ = config_from_args(args, base)
-        result = train(config, hierarchy=hierarchy, resume=args.resume)
-    except PosaError as exc:
-        print(f"posa_model.train: error: {exc}", file=sys.stderr)
-        return 2
+    return cli.run("posa_model.train", lambda: _run(args, hierarchy))
+
+
+def _run(args: argparse.Namespace, hierarchy: Any) -> int:
+    from . import cli
+    from .synth.writer import is_synthetic_dataset
+
+    base = None
+    if args.resume is not None:
+        saved = read_checkpoint(args.resume).extra.get("train_config")
+        if not isinstance(saved, dict):
+            raise CheckpointError(f"{args.resume}: has no trainer state; cannot resume it")
+        base = TrainConfig.from_dict(saved, source=f"{args.resume} extra.train_config")
+    config, given = config_from_args(args, base)
+    if base is None and "remap_classes" not in given and is_synthetic_dataset(config.data):
+        config = config.replace(remap_classes=False)
+        if int(os.environ.get("RANK", "0")) == 0:
+            print(f"posa_model.train: {config.data} was written by posa_model.synthesize: "
+                  "training with --no-remap-classes (its classes need no remap)", flush=True)
+    out = Path(config.out_dir)
+    cli.check_paths(
+        inputs=[("--data", config.data), ("--hierarchy", config.hierarchy),
+                ("--frame-regressor", config.frame_regressor), ("--config", args.config)],
+        outputs=[("--out-dir", out / name) for name in RUN_OUTPUTS],
+        output_dirs=[("--out-dir", out), ("--out-dir", out / "checkpoints")])
+    result = train(config, hierarchy=hierarchy, resume=args.resume)
     if int(os.environ.get("RANK", "0")) == 0:
         print(f"done: {result.last} (best: {result.best})")
     return 0

@@ -508,3 +508,137 @@ def test_torchrun_two_processes_match_one_process(tmp_path):
     assert ddp.extra["world_size"] == 2 and ddp.extra["step"] == 2 * 3
     for key in ("train_loss", "train_prior_recon", "val_loss", "val_f1", "val_semantic_acc"):
         assert ddp.meta[key] == pytest.approx(result.history[-1][key], rel=1e-5, abs=1e-6)
+
+
+# ---- the run folder after kill -9: best.pt and epoch files repaired, temporaries removed -------
+
+KILL_AFTER_LAST = """
+import json, os, sys
+from pathlib import Path
+import torch
+torch.set_num_threads(1)
+sys.path.insert(0, {root!r})
+from tests.conftest import fake_hierarchy
+from posa_model import train as T
+
+real = T.save_checkpoint
+def save(path, model, fingerprint, regressor, meta=None, extra=None, **kw):
+    # kill -9 right after last.pt of epoch 2: best.pt / epoch_002.pt are not written
+    if Path(path).name != "last.pt" and extra["epoch"] == 2:
+        os.kill(os.getpid(), 9)
+    return real(path, model, fingerprint, regressor, meta, extra, **kw)
+T.save_checkpoint = save
+T.train(T.TrainConfig(**json.loads(sys.argv[1])), hierarchy=fake_hierarchy())
+"""
+
+
+def test_kill_after_last_pt_then_resume_rewrites_best_and_epoch_files(tmp_path):
+    data = write_dataset(tmp_path / "data")
+    import shutil
+
+    shutil.rmtree(data / "test")  # no test split: best = lowest train loss (falls each epoch)
+    cfg = TrainConfig(data=str(data), out_dir=str(tmp_path / "full"), epochs=3, batch_size=8,
+                      checkpoint_every=1, **TINY)
+    full = train(cfg, hierarchy=fake_hierarchy())
+    assert read_checkpoint(full.best).extra["epoch"] == 3  # epoch 2 was the best when it ended
+    assert read_checkpoint(tmp_path / "full/checkpoints/epoch_002.pt").extra["best_epoch"] == 2
+
+    run = tmp_path / "killed"
+    driver = tmp_path / "kill_after_last.py"
+    driver.write_text(KILL_AFTER_LAST.format(root=str(ROOT)))
+    proc = subprocess.run([sys.executable, str(driver),
+                           json.dumps(cfg.replace(out_dir=str(run)).to_dict())],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
+    assert read_checkpoint(run / "last.pt").extra["epoch"] == 2
+    assert read_checkpoint(run / "best.pt").extra["epoch"] == 1  # stale: the kill's damage
+    assert not (run / "checkpoints/epoch_002.pt").exists()
+    # what other killed writes leave: hidden temporaries of our files (and one that is not ours)
+    stale = [run / ".last.pt.a1B2c3D4.tmp", run / "checkpoints" / ".epoch_002.pt.x9Y8z7W6.tmp"]
+    for path in stale:
+        path.write_bytes(b"partial")
+    (run / ".notes.tmp").write_text("not ours")
+
+    # resuming at the final epoch (nothing left to train) still repairs the run folder
+    assert main(["--resume", str(run / "last.pt"), "--epochs", "2", "--no-progress"],
+                hierarchy=fake_hierarchy()) == 0
+    assert read_checkpoint(run / "best.pt").extra["epoch"] == 2
+    assert read_checkpoint(run / "checkpoints/epoch_002.pt").extra["epoch"] == 2
+    assert (run / "best.pt").read_bytes() == (run / "last.pt").read_bytes()
+    assert not any(p.exists() for p in stale) and (run / ".notes.tmp").exists()
+    # and the resumed run ends where the uninterrupted one did, file for file
+    assert main(["--resume", str(run / "last.pt"), "--epochs", "3", "--no-progress"],
+                hierarchy=fake_hierarchy()) == 0
+    for name in ("last.pt", "best.pt", "checkpoints/epoch_001.pt", "checkpoints/epoch_002.pt",
+                 "checkpoints/epoch_003.pt"):
+        a, b = read_checkpoint(tmp_path / "full" / name), read_checkpoint(run / name)
+        assert a.extra["epoch"] == b.extra["epoch"], name
+        assert max_weight_diff(a.state_dict, b.state_dict) <= 1e-6, name
+
+
+def test_one_trainer_per_run_folder_and_inputs_are_never_outputs(tmp_path, capsys):
+    from posa_model.train import _lock_run_folder
+
+    data = write_dataset(tmp_path / "data", n_train=4, n_test=2)
+    run = tmp_path / "run"
+    run.mkdir()
+    base = ["--data", str(data), "--epochs", "1", "--batch-size", "4", *TINY_ARGS]
+    lock = _lock_run_folder(run)
+    try:
+        assert main([*base, "--out-dir", str(run)], hierarchy=fake_hierarchy()) == 2
+        assert "another posa_model.train" in capsys.readouterr().err
+    finally:
+        lock.close()
+    # a settings file that the run would overwrite with the resolved config
+    (run / "config.yaml").write_text("epochs: 1\n")
+    assert main([*base, "--config", str(run / "config.yaml"), "--out-dir", str(run)],
+                hierarchy=fake_hierarchy()) == 2
+    assert "refusing to overwrite an input" in capsys.readouterr().err
+    assert (run / "config.yaml").read_text() == "epochs: 1\n"
+    # a run folder inside the data; a run folder that is a file; bad device and seed
+    assert main([*base, "--out-dir", str(data / "run")], hierarchy=fake_hierarchy()) == 2
+    assert "inside the input folder" in capsys.readouterr().err
+    (tmp_path / "file").write_text("x")
+    assert main([*base, "--out-dir", str(tmp_path / "file")], hierarchy=fake_hierarchy()) == 2
+    assert "not a folder" in capsys.readouterr().err
+    assert main([*base, "--out-dir", str(run), "--device", "meta"],
+                hierarchy=fake_hierarchy()) == 2
+    assert "device" in capsys.readouterr().err
+    assert main([*base, "--out-dir", str(run), "--seed", str(2**70)],
+                hierarchy=fake_hierarchy()) == 2
+    assert "seed" in capsys.readouterr().err
+    assert not (run / "last.pt").exists()
+
+
+def test_synthetic_data_trains_without_the_class_remap_by_default(tmp_path, capsys):
+    from posa_model.synth.writer import MARKER, MARKER_TEXT
+
+    data = write_dataset(tmp_path / "data", n_train=4, n_test=2)
+    base = ["--data", str(data), "--epochs", "1", "--batch-size", "4", *TINY_ARGS]
+    assert main([*base, "--out-dir", str(tmp_path / "a")], hierarchy=fake_hierarchy()) == 0
+    assert load_config_file(tmp_path / "a/config.yaml")["remap_classes"] is True
+    (data / MARKER).write_text(MARKER_TEXT)  # now it is a posa_model.synthesize dataset
+    assert main([*base, "--out-dir", str(tmp_path / "b")], hierarchy=fake_hierarchy()) == 0
+    assert "--no-remap-classes" in capsys.readouterr().out
+    assert load_config_file(tmp_path / "b/config.yaml")["remap_classes"] is False
+    assert main([*base, "--out-dir", str(tmp_path / "c"), "--remap-classes"],
+                hierarchy=fake_hierarchy()) == 0
+    assert load_config_file(tmp_path / "c/config.yaml")["remap_classes"] is True
+
+
+def test_a_run_on_its_own_hierarchy_carries_it(tmp_path):
+    trimesh = pytest.importorskip("trimesh")
+    from posa_model.mesh.hierarchy import build_hierarchy
+    from posa_model.sample import load_sampler
+
+    sphere = trimesh.creation.icosphere(subdivisions=3)  # 642 -> 161 -> 41 -> 11 vertices
+    hier = build_hierarchy(sphere.vertices, sphere.faces, levels=3)
+    data = write_dataset(tmp_path / "data", n_train=4, n_test=2, rest=hier.vertices[1])
+    cfg = TrainConfig(data=str(data), out_dir=str(tmp_path / "run"), epochs=1, batch_size=4,
+                      **{**TINY, "network_level": 1})
+    result = train(cfg, hierarchy=hier)
+    ckpt = read_checkpoint(result.last)
+    assert ckpt.hierarchy is not None and ckpt.hierarchy.fingerprint == hier.fingerprint
+    sampler = load_sampler(result.last, device="cpu")  # no --hierarchy needed
+    sampler.check_body(np.asarray(sphere.faces), "icosphere", num_vertices=642)
+    assert sampler.sample(hier.vertices[0][None], n_samples=2).contact.shape == (1, 2, 642)

@@ -64,7 +64,7 @@ MAX_ABS_WEIGHT = 1e6
 _EXTRA_TYPES: dict[str, tuple[type, ...]] = {
     "train_config": (dict,), "optimizer": (dict,), "rng": (dict,), "history": (list,),
     "epoch": (int,), "step": (int,), "world_size": (int,),
-    "best_score": (int, float, type(None)),
+    "best_score": (int, float, type(None)), "best_epoch": (int, type(None)),
 }
 
 

@@ -62,6 +62,7 @@ FLOAT_RANGES: dict[str, tuple[float, float]] = {
     "lr_min_factor": (0.0, 1.0),
 }
 _POSITIVE = ("lr", "contact_threshold")
+_DEVICE = re.compile(r"^(auto|cpu|cuda(:\d{1,4})?)$")
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ class TrainConfig:
     prior_w: float = 0.0  #: weight of the reconstruction from z ~ N(0, I) (hybrid); 0 = off
     lr_schedule: str = "constant"  #: constant (reference) | cosine (to lr_min_factor*lr at end)
     lr_min_factor: float = 0.05  #: final lr / lr of the cosine schedule
-    remap_classes: bool = True  #: reference remap {34: 10, 25: 28}
+    remap_classes: bool = True  #: reference remap {34: 10, 25: 28}; CLI: off for synthesize data
     seed: int = 0
     # execution
     device: str = "auto"  #: auto | cpu | cuda | cuda:N
@@ -143,6 +144,9 @@ class TrainConfig:
         if self.lr_min_factor > 1:
             raise ConfigError(f"TrainConfig.lr_min_factor must be <= 1, got "
                               f"{self.lr_min_factor}")
+        if not _DEVICE.match(self.device):
+            raise ConfigError(f"TrainConfig.device must be auto, cpu, cuda or cuda:N, got "
+                              f"{self.device[:40]!r}")
         if self.best_metric not in ("val_loss", "val_f1"):
             raise ConfigError(f"TrainConfig.best_metric must be 'val_loss' or 'val_f1', got "
                               f"{self.best_metric!r}")
