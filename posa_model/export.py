@@ -1,8 +1,16 @@
 """Writing a posed body with sampled contacts: coloured PLY / GLB meshes and NPZ arrays.
 
-Every file holds the per-vertex arrays of all samples (``contact_<k>`` float32 probability,
-``semantics_<k>`` class id) and vertex colours for one shown sample (a contact heat map or the
-MPCAT40 class palette). Writes are atomic.
+Every file holds the per-vertex arrays of all samples and vertex colours for one shown sample (a
+contact heat map or the MPCAT40 class palette). The arrays are named (:func:`attribute_names`):
+
+* ``.ply``: vertex properties ``contact_<k>`` (float32 probability) and ``semantics_<k>``
+  (int32 class id);
+* ``.glb``: vertex attributes ``_contact_<k>`` (float32) and ``_semantics_<k>`` (uint8): glTF
+  requires application-specific attribute names to start with an underscore;
+* ``.npz``: arrays ``contact`` (n, V) and ``semantics`` (n, V), plus ``vertices``, ``faces``,
+  ``colors``.
+
+Writes are atomic.
 """
 
 from __future__ import annotations
@@ -19,6 +27,13 @@ from .io_utils import atomic_savez, atomic_write
 
 Colour = Literal["contact", "semantics"]
 FORMATS = (".ply", ".glb", ".npz")
+
+
+def attribute_names(suffix: str, sample: int) -> tuple[str, str]:
+    """(contact, semantics) per-vertex attribute names of sample ``sample`` in a ``.ply`` or
+    ``.glb`` file written by :func:`write_contacts`."""
+    prefix = "_" if suffix.lower() == ".glb" else ""
+    return f"{prefix}contact_{sample}", f"{prefix}semantics_{sample}"
 
 
 def vertex_colors(contact: np.ndarray, semantics: np.ndarray, colour: Colour) -> np.ndarray:
@@ -69,7 +84,8 @@ def write_contacts(path: str | os.PathLike, vertices: np.ndarray, faces: np.ndar
     # glTF custom attributes cannot be int32; class ids (< 42) fit in uint8.
     sem_dtype = np.int32 if suffix == ".ply" else np.uint8
     for k in range(n):
-        mesh.vertex_attributes[f"contact_{k}"] = contact[k]
-        mesh.vertex_attributes[f"semantics_{k}"] = semantics[k].astype(sem_dtype)
+        contact_name, semantics_name = attribute_names(suffix, k)
+        mesh.vertex_attributes[contact_name] = contact[k]
+        mesh.vertex_attributes[semantics_name] = semantics[k].astype(sem_dtype)
     data = mesh.export(file_type=suffix[1:])  # bytes for binary PLY and GLB
     return atomic_write(path, lambda f: f.write(data))

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import trimesh
 
 from posa_model.classes import contact_colors
+from posa_model.export import attribute_names
 from posa_model.sample import main
 
 
@@ -45,7 +47,27 @@ def test_npz_and_glb_outputs(tmp_path):
     assert main(["--pose", "stand", "--device", "cpu", "--out", str(tmp_path / "x.glb")]) == 0
     scene = trimesh.load(tmp_path / "x.glb", process=False)
     geometry = next(iter(scene.geometry.values()))
-    assert "_contact_0" in geometry.vertex_attributes
+    assert sorted(geometry.vertex_attributes) == ["_contact_0", "_semantics_0"]
+    assert attribute_names(".glb", 0) == ("_contact_0", "_semantics_0")
+    assert attribute_names(".ply", 3) == ("contact_3", "semantics_3")
+
+
+def test_readme_names_the_attributes_the_files_have():
+    """The README's description of ``--out`` names what PLY and GLB files really hold."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert "`contact_k` / `semantics_k`" in readme
+    assert "`_contact_k` / `_semantics_k`" in readme
+
+
+def test_help_lists_the_presets_and_the_default_pose(capsys):
+    from posa_model.body import preset_names
+
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    text = capsys.readouterr().out
+    assert "default: sit" in text
+    assert all(name in text for name in preset_names())
 
 
 @pytest.mark.parametrize(
