@@ -65,9 +65,12 @@ crosses a thin part. One node of the pair is then given the value
 and the part reads solid from there to the moved node: along the vertical the lower node moves
 (a table top or seat keeps its top surface and grows downwards), across it the node farther
 from the centre of the part's object (a chair back keeps its front and grows backwards, legs
-grow outwards). Thin parts thus read up to one spacing thicker than they are, on their far
-side; nodes that are moved keep their class. The measured effect on real furniture is in
-``tests/test_scene_furniture.py``.
+grow outwards). Likewise an inside node just below a level top (its surface within 15 degrees
+straight below the outside node above) whose distance is to another face (the underside of a
+top thinner than two spacings: ``d(p) + d(q) < h``) is given ``-(h - d(q))``, so the top reads at
+its height instead of up to a spacing lower. Thin parts thus read up to one spacing thicker
+than they are, on their far side (below, for level parts); moved nodes keep their class. The
+measured effect on real furniture is in ``tests/test_scene_furniture.py``.
 
 Open surfaces that are neither thin nor closed (a curved curtain, an open-backed shell) keep the
 winding-number sign, which is only meaningful for surfaces that enclose something.
@@ -325,42 +328,78 @@ def _unbury(soup: TriangleSoup, dist: np.ndarray, nearest: np.ndarray, grid_min:
 
 def _recover_thin_parts(sdf: np.ndarray, grid_min: np.ndarray, spacing: float, tree: _Surface,
                         centres: np.ndarray, soup: TriangleSoup) -> int:
-    """Give thin parts between two outside nodes an inside (module docstring); in place.
+    """Give thin parts between two outside nodes an inside, and put level tops at their height
+    (module docstring, "Thin parts"); in place.
 
     ``sdf`` (nx, ny, nz) float32 signed distances; ``centres`` (F, 3) the centre of the object
-    of every surface face of ``tree``. Returns how many nodes were moved inside.
+    of every face of the soup. Returns how many nodes were changed.
     """
-    shape = sdf.shape
     flat = sdf.reshape(-1)
+    changed = 0
     moved_nodes, moved_values = [], []
     for axis in range(3):
-        lo = [slice(None)] * 3
-        hi = [slice(None)] * 3
-        lo[axis], hi[axis] = slice(0, -1), slice(1, None)
-        a, b = sdf[tuple(lo)], sdf[tuple(hi)]
+        a, b = _neighbours(sdf, axis)
         pair = (a >= -_ON_SURFACE) & (b >= -_ON_SURFACE) & (a + b <= spacing * (1 + 1e-6))
-        low_idx = np.stack(np.nonzero(pair), axis=-1)  # (K, 3) the node with the lower index
-        if len(low_idx) == 0:
-            continue
-        step = np.zeros(3, np.int64)
-        step[axis] = 1
-        p = np.ravel_multi_index(low_idx.T, shape)
-        q = np.ravel_multi_index((low_idx + step).T, shape)
+        p, q = _pair_nodes(pair, axis, sdf.shape)
         for c0 in range(0, len(p), _CHUNK_NODES):
             nodes, values = _thin_pairs(p[c0:c0 + _CHUNK_NODES], q[c0:c0 + _CHUNK_NODES], axis,
-                                        flat, shape, grid_min, spacing, tree, centres, soup)
+                                        flat, sdf.shape, grid_min, spacing, tree, centres, soup)
             moved_nodes.append(nodes)
             moved_values.append(values)
-    if not moved_nodes:
+    changed += _lower(flat, moved_nodes, moved_values)
+    a, b = _neighbours(sdf, 1)
+    pair = (a < -_ON_SURFACE) & (b >= -_ON_SURFACE) & (b - a < spacing * (1 - 1e-3))
+    p, q = _pair_nodes(pair, 1, sdf.shape)
+    tops_nodes, tops_values = [], []
+    for c0 in range(0, len(p), _CHUNK_NODES):
+        nodes, values = _level_tops(p[c0:c0 + _CHUNK_NODES], q[c0:c0 + _CHUNK_NODES], sdf.shape,
+                                    grid_min, spacing, tree)
+        tops_nodes.append(nodes)
+        tops_values.append(values)
+    return changed + _lower(flat, tops_nodes, tops_values)
+
+
+def _neighbours(sdf: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """Views of every node with a next neighbour along ``axis`` and of that neighbour."""
+    lo = [slice(None)] * 3
+    hi = [slice(None)] * 3
+    lo[axis], hi[axis] = slice(0, -1), slice(1, None)
+    return sdf[tuple(lo)], sdf[tuple(hi)]
+
+
+def _pair_nodes(pair: np.ndarray, axis: int, shape) -> tuple[np.ndarray, np.ndarray]:
+    """Flat indices ``p`` of the pairs' lower nodes and ``q = p + e_axis``."""
+    low_idx = np.stack(np.nonzero(pair), axis=-1)
+    step = np.zeros(3, np.int64)
+    step[axis] = 1
+    return (np.ravel_multi_index(low_idx.T, shape),
+            np.ravel_multi_index((low_idx + step).T, shape))
+
+
+def _lower(flat: np.ndarray, nodes: list[np.ndarray], values: list[np.ndarray]) -> int:
+    """Set each node to the largest of the values asked for it (the least inflation), where
+    that is lower than its value; returns how many nodes changed."""
+    nodes_all = np.concatenate(nodes) if nodes else np.zeros(0, np.int64)
+    if len(nodes_all) == 0:
         return 0
-    nodes, values = np.concatenate(moved_nodes), np.concatenate(moved_values)
-    if len(nodes) == 0:
-        return 0
-    unique, inverse = np.unique(nodes, return_inverse=True)
+    unique, inverse = np.unique(nodes_all, return_inverse=True)
     best = np.full(len(unique), -np.inf)
-    np.maximum.at(best, inverse, values)  # the least inflation any pair asks for
-    flat[unique] = np.minimum(flat[unique], best)
-    return len(unique)
+    np.maximum.at(best, inverse, np.concatenate(values))
+    lower = best < flat[unique]
+    flat[unique[lower]] = best[lower]
+    return int(lower.sum())
+
+
+def _level_tops(p, q, shape, grid_min, spacing, tree):
+    """For vertical pairs of an inside node ``p`` below an outside node ``q`` whose surfaces are
+    nearer than the spacing allows (``d(p) + d(q) < h``: ``p`` measures to another face, such as
+    the underside of a thin top) and whose surface lies (within 15 degrees) straight below ``q``:
+    ``p`` gets ``-(h - d(q))``, so the interpolated top is at ``q``'s surface."""
+    xq = _node_points(q, shape, grid_min, spacing)
+    dq, _, cq = tree.query(xq)
+    below = xq[:, 1] - cq[:, 1]
+    level = below >= np.cos(np.radians(15.0)) * dq - _ON_SURFACE
+    return p[level], -(spacing - dq[level])
 
 
 def _thin_pairs(p, q, axis, flat, shape, grid_min, spacing, tree, centres, soup):

@@ -16,7 +16,9 @@ face reversed, and the two copies' winding numbers cancel).
 +-0.5 on either side), and floors and walls are often single planes. So every piece that has a
 boundary (an edge of only one face), is thinner than :data:`THIN_SHEET` (1 cm) along its smallest
 principal axis and is *one layer* is made solid: its faces are turned to one side (the *front*)
-and it is extruded to the back, closing a prism. One layer: the piece's own winding number stays
+and it is extruded to the back, closing a prism. A sheet lying wholly inside other parts (a
+leftover plane inside the Kenney bar stool's seat) is no surface and is dropped instead: its
+prism would poke out of the seat. One layer: the piece's own winding number stays
 below 0.75 in magnitude half its thickness off its largest faces; a thin closed box (a 8 mm
 chair back, a panel whose faces meet at T-junctions so that edges look open) encloses its inside
 (winding number about 1 there) and keeps its own shape and sign.
@@ -139,6 +141,12 @@ def solidify_sheets(objects: Sequence[MeshObject], centre: np.ndarray,
     mean, axis, thick = _principal_axes(vertices, pieces.vertex_piece, len(pieces.open_piece))
     sheet = pieces.open_piece & (thick < THIN_SHEET)
     sheet &= _one_layer(vertices, faces, pieces.face_piece, sheet, axis, thick)
+    inside = _inside_others(vertices, faces, pieces.face_piece, sheet, len(shells))
+    if inside.any():  # sheets inside other parts are no surface: dropped, never extruded
+        keep = ~inside[pieces.face_piece]
+        faces, face_object = faces[keep], face_object[keep]
+        pieces.face_piece = pieces.face_piece[keep]
+        sheet &= ~inside
     if not sheet.any():
         return TriangleSoup(vertices, faces, face_object, [], shells)
     front = _sheet_fronts(vertices, faces, pieces.face_piece, mean, axis, centre)
@@ -223,6 +231,25 @@ def _one_layer(vertices, faces, face_piece, candidate, axis, thick, probes: int 
         winding = igl.winding_number(vertices, faces[rows], query)
         keep[piece] = np.abs(winding).max() < _ONE_LAYER
     return keep
+
+
+def _inside_others(vertices, faces, face_piece, sheet, offset: int) -> np.ndarray:
+    """(P,) bool: sheets whose every face centre lies inside the other pieces (their winding
+    number, plus ``offset`` for turned room shells, above 0.75), such as a leftover plane
+    inside a seat cushion."""
+    import igl
+
+    out = np.zeros(len(sheet), bool)
+    if not sheet.any():
+        return out
+    in_sheet = sheet[face_piece]
+    if in_sheet.all():
+        return out
+    centres = vertices[faces[in_sheet]].mean(axis=1)
+    winding = igl.fast_winding_number(vertices, faces[~in_sheet], centres) + offset
+    outside = np.zeros(len(sheet), bool)
+    outside[face_piece[in_sheet][winding <= 0.75]] = True
+    return sheet & ~outside
 
 
 def _sheet_fronts(vertices, faces, face_piece, mean, axis, centre) -> np.ndarray:
