@@ -130,3 +130,33 @@ def test_mismatched_state_dict_shape_is_refused(tmp_path, small_hierarchy):
     torch.save(payload, path)
     with pytest.raises(CheckpointError, match="encoder.fc.weight"):
         build_model(read_checkpoint(path), small_hierarchy)
+
+
+def test_an_embedded_hierarchy_round_trips_and_is_validated(tmp_path):
+    trimesh = pytest.importorskip("trimesh")
+    from posa_model.mesh.hierarchy import build_hierarchy
+
+    sphere = trimesh.creation.icosphere(subdivisions=3)  # 642 -> 161 -> 41 -> 11
+    hier = build_hierarchy(sphere.vertices, sphere.faces, levels=3)
+    config = ModelConfig(z_dim=8, h_dim=8, channels=8, num_groups=4, network_level=1)
+    model = POSA.from_hierarchy(config, hier)
+    regressor = torch.full((4, 642), 1 / 642)
+    path = save_checkpoint(tmp_path / "c.pt", model, hier.fingerprint, regressor, hierarchy=hier)
+    ckpt = read_checkpoint(path)
+    assert ckpt.hierarchy.fingerprint == hier.fingerprint == ckpt.hierarchy_fingerprint
+    for k in range(4):
+        np.testing.assert_array_equal(ckpt.hierarchy.faces[k], hier.faces[k])
+        np.testing.assert_array_equal(ckpt.hierarchy.spirals[k], hier.spirals[k])
+    build_model(ckpt, ckpt.hierarchy)
+    with pytest.raises(CheckpointError, match="trained on"):  # weights of another hierarchy
+        save_checkpoint(tmp_path / "x.pt", model, "0" * 64, regressor, hierarchy=hier)
+    payload = torch.load(path, weights_only=True)
+    for field, value, message in (
+            ("up_weight", [torch.zeros(642, 3)] * 3, "rows must sum to 1"),
+            ("down", [torch.zeros(161, dtype=torch.bool)] * 3, "must hold integers"),
+            ("vertices", [torch.zeros(2, 3)] * 40, "list of 1..16"),
+            ("format_version", 7, "format_version")):
+        bad = {**payload, "hierarchy": {**payload["hierarchy"], field: value}}
+        torch.save(bad, tmp_path / "bad.pt")
+        with pytest.raises(CheckpointError, match=message):
+            read_checkpoint(tmp_path / "bad.pt")
