@@ -204,6 +204,13 @@ def parse_class(value) -> int:
     return class_id
 
 
+_GEOMETRY_WORDS = {
+    "floor": "large level faces at the bottom of the scene",
+    "wall": "large upright faces standing on the floor",
+    "ceiling": "large level faces at the top of the mesh",
+}
+
+
 def _describe(source: str) -> str:
     if source == "label":
         return "labelled in the file"
@@ -211,11 +218,18 @@ def _describe(source: str) -> str:
         return "from the class mapping"
     if source.startswith("guess:"):
         return f"guessed from the word {source[6:]!r}"
-    return "unlabelled (no class; add it to a classes mapping or name the object after it)"
+    if source.startswith("geometry:"):
+        return f"{source[9:]} by its shape ({_GEOMETRY_WORDS.get(source[9:], 'faces')})"
+    return ("unlabelled: an obstacle without a class (add it to a classes mapping or name it "
+            "after its class)")
 
 
 def format_report(entries: Iterable[MeshObject] | Mapping[str, tuple[int, str]]) -> str:
     """A readable table of objects, their classes and where each came from, and a summary line.
+
+    Sources are described in words: labelled in the file, from the class mapping, guessed from a
+    word of the name, classed by shape (``"geometry:<class>"``: a part of a room mesh, see
+    :mod:`posa_model.scene.rooms`), or unlabelled (an obstacle without a class).
 
     ``entries``: :class:`MeshObject` s, or ``{name: (class_id, source)}`` as returned by
     :func:`guess_classes`.
@@ -232,7 +246,8 @@ def format_report(entries: Iterable[MeshObject] | Mapping[str, tuple[int, str]])
         label = f"{MPCAT40_NAMES[class_id]} ({class_id})" if class_id else "-"
         lines.append(f"  {name:<{width}}  {label:<22} {_describe(source)}")
     kinds = [s.split(":")[0] for _, _, s in rows]
+    shaped = (f"{kinds.count('geometry')} classed by shape, " if "geometry" in kinds else "")
     summary = (f"{len(rows)} objects: {kinds.count('label')} labelled in the file, "
                f"{kinds.count('classes')} from the mapping, {kinds.count('guess')} guessed, "
-               f"{kinds.count('none')} unlabelled")
+               f"{shaped}{kinds.count('none')} unlabelled")
     return "\n".join([summary, *lines])
