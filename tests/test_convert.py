@@ -150,3 +150,16 @@ def test_standin_sampler_refuses_the_hierarchy_of_another_checkpoint(tmp_path, m
     path = make_untrained_checkpoint(tmp_path / "u.pt")
     with pytest.raises(CheckpointError, match="hierarchy"):
         load_sampler(path, device="cpu", hierarchy=mesh_ds)
+
+
+def test_a_body_hierarchy_built_from_the_standin_is_the_shipped_one(tmp_path, capsys):
+    """``convert --body`` uses the shipped pipeline: the stand-in gives the shipped hierarchy,
+    so a hierarchy built this way for another body is what training and sampling expect."""
+    from posa_model.mesh import standin_hierarchy
+    from posa_model.mesh.hierarchy import load_hierarchy
+
+    assert main(["--body", "standin", "--out", str(tmp_path / "h.npz")]) == 0
+    assert "(10475, 2619, 655, 164, 41)" in capsys.readouterr().out
+    assert load_hierarchy(tmp_path / "h.npz").fingerprint == standin_hierarchy().fingerprint
+    assert main(["--body", "standin", "--out", str(tmp_path / "h.pt")]) == 2
+    assert ".npz" in capsys.readouterr().err

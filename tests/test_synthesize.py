@@ -689,3 +689,18 @@ def test_the_swap_is_atomic_where_the_system_can_exchange_folders(tmp_path):
     if not _exchange(a, b):
         pytest.skip("renameat2(RENAME_EXCHANGE) unavailable here: the two-rename fallback runs")
     assert (a / "2").exists() and (b / "1").exists()
+
+
+def test_a_body_that_is_not_its_hierarchys_mesh_is_refused(tmp_path, capsys):
+    """--body with another vertex order than --hierarchy's (here: none, so the stand-in's) would
+    take every label at the wrong vertices; refused before any work, with the fix."""
+    from posa_model.synthesize import main
+    from tests.test_body_mesh_check import _write_model
+
+    perm = np.random.default_rng(3).permutation(10475)
+    model = _write_model(tmp_path / "renumbered.npz", perm=perm)
+    assert main(["--out", str(tmp_path / "ds"), "--body", str(model), "--bodies", "2",
+                 "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "not the level-0 mesh" in err and "posa_model.convert --body" in err
+    assert not (tmp_path / "ds").exists()
