@@ -390,6 +390,9 @@ def test_obj_objects_as_blender_names_them(tmp_path):
     grouped.write_text(_BLENDER_OBJ.replace("o ", "g "))
     got["scene_groups"] = got.pop("scene")
     assert {o.name: len(o.faces) for o in load_scene(grouped, guess=False).objects} == got
+    tabbed = tmp_path / "tabbed.obj"
+    tabbed.write_text("o\tTab Chair\nv\t0 0 0\nv 1 0 0\nv 0 1 0\nf\t1/1/1 2//2 -1\n")
+    assert [(o.name, len(o.faces)) for o in load_scene(tabbed).objects] == [("Tab Chair", 1)]
 
 
 def _ply_bytes(vertices, polygons, fmt="binary_little_endian", face_class=None,

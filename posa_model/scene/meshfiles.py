@@ -55,7 +55,10 @@ def read_obj(path: Path, data: bytes, max_triangles: int) -> list[RawObject]:
     groups: list[tuple[str, list[list[int]]]] = [(path.stem, [])]
     triangles = 0
     for number, line in enumerate(lines, start=1):
-        head, _, rest = line.strip().partition(" ")
+        words = line.split(None, 1)
+        if not words:
+            continue
+        head, rest = words[0], words[1] if len(words) > 1 else ""
         if head == "v":
             positions.append(rest.split()[:3])
         elif head == "f":
@@ -232,8 +235,37 @@ def _ply_binary(path: Path, body: bytes, elements: list[_Element], order: str) -
             out[element.name] = {p.name: rows[p.name] for p in props}
             pos = end
         else:
-            out[element.name], pos = _binary_lists(path, body, pos, element, props)
+            uniform = _uniform_lists(body, pos, element, props)
+            if uniform is None:
+                out[element.name], pos = _binary_lists(path, body, pos, element, props)
+            else:
+                out[element.name], pos = uniform
     return out
+
+
+def _uniform_lists(body: bytes, pos: int, element: _Element, props: list[_Property]
+                   ) -> tuple[dict, int] | None:
+    """The element read in one go when every list has the length of the first item's (all
+    triangles, say); None when they differ or the file is too short."""
+    fields, offset = [], pos
+    for p in props:
+        if p.count is None:
+            fields.append((p.name, p.dtype))
+            offset += p.dtype.itemsize
+            continue
+        if offset + p.count.itemsize > len(body):
+            return None
+        n = int(np.frombuffer(body, p.count, 1, offset)[0])
+        fields += [(f"{p.name}:count", p.count), (p.name, p.dtype, (n,))]
+        offset += p.count.itemsize + n * p.dtype.itemsize
+    dtype = np.dtype(fields)
+    if pos + element.size * dtype.itemsize > len(body):
+        return None
+    rows = np.frombuffer(body, dtype, element.size, pos)
+    for p in props:
+        if p.count is not None and (rows[f"{p.name}:count"] != dtype[p.name].shape[0]).any():
+            return None
+    return {p.name: rows[p.name] for p in props}, pos + element.size * dtype.itemsize
 
 
 def _binary_lists(path: Path, body: bytes, pos: int, element: _Element,
@@ -279,6 +311,10 @@ def _ply_ascii(path: Path, body: bytes, elements: list[_Element]) -> dict:
                                  enumerate(props)}
             pos += n
             continue
+        uniform = _uniform_ascii(path, tokens, pos, element)
+        if uniform is not None:
+            out[element.name], pos = uniform
+            continue
         values: dict[str, list] = {p.name: [] for p in props}
         for _ in range(element.size):
             for p in props:
@@ -296,6 +332,36 @@ def _ply_ascii(path: Path, body: bytes, elements: list[_Element]) -> dict:
     return out
 
 
+def _uniform_ascii(path: Path, tokens: list[bytes], pos: int, element: _Element
+                   ) -> tuple[dict, int] | None:
+    """An ASCII element whose lists all have the first item's length, read in one go (None
+    when they differ)."""
+    columns, width = [], 0
+    for p in element.properties:
+        if p.count is None:
+            columns.append((p, width, 1))
+            width += 1
+            continue
+        if pos + width >= len(tokens) or not tokens[pos + width].isdigit():
+            return None
+        n = int(tokens[pos + width])
+        columns.append((p, width, n))
+        width += 1 + n
+    end = pos + element.size * width
+    if end > len(tokens):
+        return None
+    rows = _numbers(path, element, tokens[pos:end]).reshape(element.size, width)
+    out = {}
+    for p, start, n in columns:
+        if p.count is None:
+            out[p.name] = rows[:, start].astype(p.dtype)
+        elif (rows[:, start] != n).any():
+            return None
+        else:
+            out[p.name] = rows[:, start + 1:start + 1 + n].astype(p.dtype)
+    return out, end
+
+
 def _numbers(path: Path, element: _Element, tokens: list[bytes]) -> np.ndarray:
     try:
         return np.array(tokens, dtype=np.float64)
@@ -303,19 +369,27 @@ def _numbers(path: Path, element: _Element, tokens: list[bytes]) -> np.ndarray:
         raise PosaError(f"{path}: PLY element {element.name}: expected numbers") from None
 
 
-def _ply_polygons(face: dict) -> list[np.ndarray]:
+def _ply_polygons(face: dict) -> list[np.ndarray] | np.ndarray:
+    """The faces' corner lists: an (F, n) array when every face has n corners, else a list."""
     for key in ("vertex_indices", "vertex_index"):
         if key in face:
-            return [np.asarray(p, np.int64) for p in face[key]]
+            values = face[key]
+            if isinstance(values, np.ndarray) and values.ndim == 2:
+                return values.astype(np.int64)
+            return [np.asarray(p, np.int64) for p in values]
     return []
 
 
-def _fan(polygons: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def _fan(polygons: list[np.ndarray] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Polygons -> (F, 3) int64 triangles (fans, ``n - 2`` each) and (F,) the polygon of
     each."""
-    sizes = np.array([len(p) for p in polygons], np.int64)
-    if len(sizes) and (sizes == 3).all():
-        return np.stack(polygons).astype(np.int64), np.arange(len(polygons))
+    if isinstance(polygons, np.ndarray):
+        n = polygons.shape[1]
+        if n < 3:
+            return np.zeros((0, 3), np.int64), np.zeros(0, np.int64)
+        tris = np.stack([np.stack([polygons[:, 0], polygons[:, j], polygons[:, j + 1]], axis=1)
+                         for j in range(1, n - 1)], axis=1).reshape(-1, 3)
+        return tris, np.repeat(np.arange(len(polygons)), n - 2)
     tris, owner = [], []
     for k, p in enumerate(polygons):
         for j in range(1, len(p) - 1):
