@@ -80,9 +80,25 @@ def test_declared_triangle_counts_are_bounded_before_reading(tmp_path):
                 "accessors": [{"componentType": 5126, "count": 3, "type": "VEC3"},
                               {"componentType": 5125, "count": 3 * 10**9, "type": "SCALAR"}]})
     (tmp_path / "big.glb").write_bytes(glb)
-    with pytest.raises(PosaError, match=r"big\.glb: accessors: the file declares 1,000,000,000 "
-                                        r"triangles"):
+    with pytest.raises(PosaError, match=r"big\.glb: accessors\[1\]\.count: the file declares "
+                                        r"3,000,000,000 items"):
         load_scene(tmp_path / "big.glb")
+    two = _glb({"asset": {"version": "2.0"}, "nodes": [{"name": "Two", "mesh": 0}],
+                "meshes": [{"primitives": [{"attributes": {"POSITION": 0}, "indices": 1}] * 2}],
+                "accessors": [{"componentType": 5126, "count": 3, "type": "VEC3"},
+                              {"componentType": 5125, "count": 1800, "type": "SCALAR"}]})
+    (tmp_path / "two.glb").write_bytes(two)
+    with pytest.raises(PosaError, match=r"two\.glb: accessors: the file declares 1,200 "
+                                        r"triangles, over the limit of 1,000"):
+        load_scene(tmp_path / "two.glb", max_triangles=1000)
+    instanced = _glb({"asset": {"version": "2.0"},
+                      "nodes": [{"name": f"Chair.{k}", "mesh": 0} for k in range(20)],
+                      "meshes": [{"primitives": [{"attributes": {"POSITION": 0}}]}],
+                      "accessors": [{"componentType": 5126, "count": 3000, "type": "VEC3"}]})
+    (tmp_path / "instanced.glb").write_bytes(instanced)
+    with pytest.raises(PosaError, match=r"accessors, counted per node: the file declares 20,000 "
+                                        r"triangles, over the limit of 10,000"):
+        load_scene(tmp_path / "instanced.glb", max_triangles=10_000)
 
 
 def _glb(header: dict, binary: bytes = b"") -> bytes:

@@ -254,24 +254,32 @@ def _check_buffers(path: Path, header: dict, glb: bool) -> None:
 
 def _check_triangles(path: Path, header: dict, meshes: list, nodes: list[_Node],
                      limit: int) -> None:
-    """Refuse files whose meshes, counted once per node using them, declare too many
-    triangles (from the accessors' counts, before decoding)."""
+    """Refuse files that declare too much, from the accessors' counts, before decoding: every
+    accessor (trimesh decodes them all) at most ``3 * limit`` items, and the triangles of every
+    mesh, and of every mesh counted once per node using it, at most ``limit``."""
     accessors = _list(path, header, "accessors")
-    per_mesh: dict[int, int] = {}
-    for node in nodes:
-        if node.mesh is None or node.mesh in per_mesh:
+    for i in range(len(accessors)):
+        count = _accessor_count(path, accessors, i, f"accessors[{i}]")
+        if count > 3 * limit:
+            raise PosaError(f"{path}: accessors[{i}].count: the file declares {count:,} items, "
+                            f"over the limit of {3 * limit:,} (pass max_triangles to load it)")
+    per_mesh = [_mesh_triangles(path, meshes, accessors, m) for m in range(len(meshes))]
+    check_triangle_budget(path, sum(per_mesh), limit, "accessors")
+    used = sum(per_mesh[n.mesh] for n in nodes if n.mesh is not None)
+    check_triangle_budget(path, used, limit, "accessors, counted per node")
+
+
+def _mesh_triangles(path: Path, meshes: list, accessors: list, mesh: int) -> int:
+    """Triangles one mesh declares (triangles, strips and fans)."""
+    total = 0
+    for k, prim in enumerate(_primitives(path, meshes, mesh)):
+        mode = prim.get("mode", _TRIANGLES)
+        if mode not in (_TRIANGLES, _STRIP, 6):
             continue
-        total = 0
-        for k, prim in enumerate(_primitives(path, meshes, node.mesh)):
-            mode = prim.get("mode", _TRIANGLES)
-            if mode not in (_TRIANGLES, _STRIP, 6):
-                continue
-            index = prim.get("indices", (prim.get("attributes") or {}).get("POSITION"))
-            count = _accessor_count(path, accessors, index, f"meshes[{node.mesh}].primitives[{k}]")
-            total += count // 3 if mode == _TRIANGLES else max(count - 2, 0)
-        per_mesh[node.mesh] = total
-    count = sum(per_mesh.get(n.mesh, 0) for n in nodes if n.mesh is not None)
-    check_triangle_budget(path, count, limit, "accessors")
+        index = prim.get("indices", (prim.get("attributes") or {}).get("POSITION"))
+        count = _accessor_count(path, accessors, index, f"meshes[{mesh}].primitives[{k}]")
+        total += count // 3 if mode == _TRIANGLES else max(count - 2, 0)
+    return total
 
 
 def _primitives(path: Path, meshes: list, mesh: int) -> list[dict]:
