@@ -198,8 +198,8 @@ def scene_grid_from_file(path: str | os.PathLike, resolution: float = 0.05, *,
                          **load_kwargs) -> tuple[SceneGrid, LoadedScene]:
     """:func:`load_scene` then :func:`~.mesh_sdf.build_scene_grid`; returns both results.
 
-    ``load_kwargs`` go to :func:`load_scene` (``classes``, ``up``, ``guess``); the other
-    arguments to :func:`~.mesh_sdf.build_scene_grid`.
+    ``load_kwargs`` go to :func:`load_scene` (``classes``, ``up``, ``guess``, ``geometry``,
+    ``max_triangles``); the other arguments to :func:`~.mesh_sdf.build_scene_grid`.
     """
     scene = load_scene(path, **load_kwargs)
     grid = build_scene_grid(scene.objects, resolution=resolution, padding=padding, cubic=cubic,
