@@ -20,9 +20,10 @@ outside all objects the exact distance to their union, and inside the depth belo
 surface. Faces buried inside other parts (a leg's top inside a seat, a cover lying face to face
 on a mattress; :func:`~.soup.buried_faces`) are no surface: every face that is the nearest face
 of some node is tested, the nodes whose nearest face is buried are measured again without the
-buried faces, and so on until no nearest face is buried (a face only partly buried is kept
-whole, so depths near it can be underestimated; the sign is right). The class of a node is that
-of the object owning its nearest surface face.
+buried faces, and so on for up to four rounds (faces buried in layers, such as a subdivided leg
+inside a seat, can leave a few nodes measured to a buried face; a face only partly buried is
+kept whole: depths near such faces can be underestimated; the sign is right). The class of a
+node is that of the object owning its nearest surface face.
 
 **Signs without a winding number at every node.** The winding number is the costly query, so it
 is evaluated at few nodes and the sign is spread along links that provably cross no surface:
@@ -66,7 +67,7 @@ and the part reads solid from there to the moved node: along the vertical the lo
 (a table top or seat keeps its top surface and grows downwards), across it the node farther
 from the centre of the part's object (a chair back keeps its front and grows backwards, legs
 grow outwards). Likewise an inside node just below a level top (its surface within 15 degrees
-straight below the outside node above) whose distance is to another face (the underside of a
+straight below the outside node above) whose distance is to a face below it (the underside of a
 top thinner than two spacings: ``d(p) + d(q) < h``) is given ``-(h - d(q))``, so the top reads at
 its height instead of up to a spacing lower. Thin parts thus read up to one spacing thicker
 than they are, on their far side (below, for level parts); moved nodes keep their class. The
@@ -392,14 +393,20 @@ def _lower(flat: np.ndarray, nodes: list[np.ndarray], values: list[np.ndarray]) 
 
 def _level_tops(p, q, shape, grid_min, spacing, tree):
     """For vertical pairs of an inside node ``p`` below an outside node ``q`` whose surfaces are
-    nearer than the spacing allows (``d(p) + d(q) < h``: ``p`` measures to another face, such as
-    the underside of a thin top) and whose surface lies (within 15 degrees) straight below ``q``:
-    ``p`` gets ``-(h - d(q))``, so the interpolated top is at ``q``'s surface."""
+    nearer than the spacing allows (``d(p) + d(q) < h``), where ``q``'s surface lies (within 15
+    degrees) straight below it and ``p``'s straight below ``p`` (the underside of a thin top,
+    not the side of a thick part near its edge): ``p`` gets ``-(h - d(q))``, so the
+    interpolated top is at ``q``'s surface."""
     xq = _node_points(q, shape, grid_min, spacing)
+    xp = xq.copy()
+    xp[:, 1] -= spacing
     dq, _, cq = tree.query(xq)
-    below = xq[:, 1] - cq[:, 1]
-    level = below >= np.cos(np.radians(15.0)) * dq - _ON_SURFACE
-    return p[level], -(spacing - dq[level])
+    dp, _, cp = tree.query(xp)
+    cos = np.cos(np.radians(15.0))
+    level = xq[:, 1] - cq[:, 1] >= cos * dq - _ON_SURFACE  # a level top below q
+    under = xp[:, 1] - cp[:, 1] >= cos * dp - _ON_SURFACE  # p measures to a face below it
+    keep = level & under
+    return p[keep], -(spacing - dq[keep])
 
 
 def _thin_pairs(p, q, axis, flat, shape, grid_min, spacing, tree, centres, soup):
