@@ -11,8 +11,8 @@ Frame: SMPL-X world (+y up, metres), gravity along -y; ``placed = vertices @ R_y
 translation``. The machinery is in :mod:`posa_model.placement`; the steps are described in
 :mod:`posa_model.placement.pipeline`.
 
-Command line: ``python -m posa_model.place --scene room.glb --bodies 10 --seed 0 --out
-populated.glb --metrics m.json`` (see :mod:`posa_model.placement.cli`).
+Command line: ``python -m posa_model.place --scene room.glb --people "sit:3,lie:1" --out
+populated.glb --metrics m.json``: populating a room with people (:mod:`posa_model.populate.cli`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .errors import PosaError
 from .placement.types import (
     BodyRequest,
     PlacedBody,
@@ -91,14 +90,10 @@ def refine_placement(grid: SceneGrid, body: BodyRequest, sampler=None,
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m posa_model.place``; see :mod:`posa_model.placement.cli`."""
-    from .placement.cli import run_cli
+    """``python -m posa_model.place``; see :mod:`posa_model.populate.cli`."""
+    from .populate.cli import main as populate_main
 
-    try:
-        return run_cli(argv)
-    except PosaError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return populate_main(argv)
 
 
 if __name__ == "__main__":

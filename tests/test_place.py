@@ -170,12 +170,12 @@ def test_metrics_on_a_hand_made_case(floor_room):
     semantics = np.array([2, 2, 3, 3, 2, 0, 0, 0, 0, 0])
     m = body_metrics(scene, v, contact, semantics, touch_distance=0.02)
     assert m["non_collision"] == pytest.approx(0.9)
-    assert m["contact"] == 1.0 and m["touch"] == 1.0
+    assert m["reference_contact"] == 1.0 and m["touch"] == 1.0
     assert m["semantic_match"] == pytest.approx(0.5)  # 2 of the 4 touching ones say floor
     assert m["touched_classes"] == {"floor": 4}
     assert m["scene_penetration"] == pytest.approx(0.02, abs=1e-3)
     lifted = body_metrics(scene, v + [0, 0.5, 0], contact, semantics)
-    assert lifted["contact"] == 0.0 and lifted["touch"] == 0.0
+    assert lifted["reference_contact"] == 0.0 and lifted["touch"] == 0.0
     assert lifted["semantic_match"] == 0.0 and lifted["non_collision"] == 1.0
     overall = summarize([m, lifted], [True, False])
     assert overall["placed"] == 1 and overall["non_collision"] == pytest.approx(0.9)

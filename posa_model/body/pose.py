@@ -134,12 +134,12 @@ class BodyPose:
 
         return read_pose_file(path, frame=frame, allow_pickle=allow_pickle)
 
-    def to_file(self, path: str | os.PathLike) -> os.PathLike:
+    def to_file(self, path: str | os.PathLike, atomic: bool = True) -> os.PathLike:
         """Write an SMPL-X-style ``.npz`` (see :func:`posa_model.body.pose_file.write_pose_file`),
-        atomically; returns the path."""
+        atomically unless ``atomic=False``; returns the path."""
         from .pose_file import write_pose_file
 
-        return write_pose_file(path, self)
+        return write_pose_file(path, self, atomic)
 
     # ----------------------------------------------------------------------------------------
     # batches

@@ -176,11 +176,17 @@ def _parse(data, path: Path, frame: int | None) -> BodyPose:
         raise InputShapeError(f"{path}: {exc}") from exc
 
 
-def write_pose_file(path: str | os.PathLike, pose: BodyPose) -> Path:
+def write_pose_file(path: str | os.PathLike, pose: BodyPose, atomic: bool = True) -> Path:
     """Write ``pose`` as an SMPL-X-style ``.npz`` (every field (B, ...) float32, ``names``
-    (B,) str), atomically; :func:`read_pose_file` reads it back exactly."""
+    (B,) str), atomically (``atomic=False``: straight to ``path``, for a caller that writes a
+    set of files as one unit); :func:`read_pose_file` reads it back exactly."""
     path = Path(path)
-    if path.suffix.lower() != ".npz":
+    if atomic and path.suffix.lower() != ".npz":
         raise InputShapeError(f"{path}: pose files are written as .npz")
     arrays = {key: getattr(pose, key) for key in array_fields()}
-    return atomic_savez(path, names=np.asarray(pose.names, dtype=str), **arrays)
+    arrays["names"] = np.asarray(pose.names, dtype=str)
+    if atomic:
+        return atomic_savez(path, **arrays)
+    with open(path, "wb") as f:  # a handle: numpy would add ".npz" to another suffix
+        np.savez_compressed(f, **arrays)
+    return path

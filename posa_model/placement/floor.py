@@ -60,8 +60,10 @@ class FloorMap:
         i, k, height, cls = up_surfaces(grid)
         on = cls == CLASS_ID["floor"]
         if not on.any():
-            raise PosaError("the scene has no floor surface (no up-facing surface of class "
-                            "'floor'): nothing to stand on")
+            raise PosaError("the scene has no floor (no up-facing surface of class 'floor', "
+                            "id 2): nothing to stand on. Name the floor object 'Floor', give it "
+                            "the class in a --classes JSON or the file's extras, or set its "
+                            "POSA Class in Blender")
         top = np.full((grid.shape[0], grid.shape[2]), -np.inf)
         np.maximum.at(top, (i[on], k[on]), height[on])  # the highest floor of each column
         found = np.isfinite(top)

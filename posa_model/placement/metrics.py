@@ -5,7 +5,9 @@ predicted-contact vertices (probability > threshold) and ``T = {i in C : d_i <= 
 predicted-contact vertices that touch the scene (``touch_distance``, 2 cm):
 
 * ``non_collision``: fraction of the V vertices with ``d > 0`` (the reference's score);
-* ``contact``: 1 if any vertex has ``d <= 0`` (the reference's contact score), else 0;
+* ``reference_contact``: 1 if any vertex has ``d <= 0`` (the reference's contact score: a
+  body resting on a surface within a hair above it scores 0 here; ``touch`` says whether it
+  touches), else 0;
 * ``touch``: 1 if ``T`` is not empty (some predicted-contact vertex within 2 cm), else 0;
 * ``semantic_match``: the fraction of ``T`` whose predicted class equals the class of the
   surface it touches (the semantic grid read at the vertex's projection onto the nearest
@@ -21,7 +23,7 @@ predicted-contact vertices that touch the scene (``touch_distance``, 2 cm):
 * ``touched_classes``: {class name: vertices of T touching it}.
 
 Overall: the counts, and the means of the per-body values over the placed bodies
-(``body_penetration_max`` is the maximum).
+(``body_penetration_max`` is the maximum); a mean over nobody is None, not NaN.
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ def body_metrics(scene: TorchSceneGrid, vertices: np.ndarray, contact: np.ndarra
     ids, counts = np.unique(labels[touching], return_counts=True)
     return {
         "non_collision": float((d > 0).mean()),
-        "contact": float((d <= 0).any()),
+        "reference_contact": float((d <= 0).any()),
         "touch": float(touching.any()),
         "semantic_match": float(matched.mean()) if touching.any() else 0.0,
         "scene_penetration": float(max(0.0, -d.min())),
@@ -74,9 +76,9 @@ def summarize(per_body: list[dict], placed: list[bool], overlap_limit: float = 0
     rows = [m for m, p in zip(per_body, placed, strict=True) if p]
     out: dict = {"bodies": len(placed), "placed": len(rows),
                  "placed_fraction": len(rows) / max(len(placed), 1)}
-    for key in ("non_collision", "contact", "touch", "semantic_match", "scene_penetration",
-                "scene_enclosed"):
-        out[key] = float(np.mean([m.get(key, 0.0) for m in rows])) if rows else float("nan")
+    for key in ("non_collision", "reference_contact", "touch", "semantic_match",
+                "scene_penetration", "scene_enclosed"):
+        out[key] = float(np.mean([m.get(key, 0.0) for m in rows])) if rows else None
     depths = [m.get("body_penetration", 0.0) for m in rows]
     out["body_penetration_max"] = float(max(depths, default=0.0))
     out["body_penetration_mean"] = float(np.mean(depths)) if depths else 0.0

@@ -57,6 +57,8 @@ SEAT_WIDTH = 0.55  # m of seat width per person
 SEAT_CENTRE_TO_BACK = 0.15  # m from a backrest to where the buttocks rest
 LANE_WIDTH = 0.75  # m of bed width per lying person
 LIE_LENGTH = 1.45  # m: the shortest surface a person lies on (legs may hang over a sofa's arm)
+#: The free top of a bed or sofa (between pillows, headboard and arms) spans at least this (m).
+LIE_MIN_SIDE, LIE_MIN_SPAN = 0.45, 1.0
 TABLE_REACH = 0.8  # m from a seat's centre to a table edge for "at a table"
 LEAN_CLEARANCE = 0.3  # m: the wall point is this far in front of the wall
 FLOOR_CLEARANCE = 0.35  # m of free space around a stander
@@ -83,8 +85,10 @@ class Spot:
     distance (m) from ``position`` back to the backrest's front, None without one; bed: the
     distance from ``position`` to the head end. table: seat: (top height y, distance (m) from
     ``position`` to the table's near edge along ``facing``) or None. region: the index of the
-    seat/bed region (spots of one sofa share it); slot: the spot's place in its region. front:
-    seat: the distance (m) from ``position`` to the seat's front edge along ``facing``.
+    seat/bed region (spots of one sofa share it); slot: the spot's place in its region, counted
+    along ``facing`` x up (bed lanes) or the seat's width; lanes: how many spots share the
+    region. front: seat: the distance (m) from ``position`` to the seat's front edge along
+    ``facing``.
     """
 
     kind: SpotKind
@@ -100,6 +104,8 @@ class Spot:
     region: int = -1
     slot: int = 0
     front: float = 0.0
+    lanes: int = 1
+    inward: np.ndarray = field(default_factory=lambda: np.zeros(3))
 
     @property
     def yaw(self) -> float:
@@ -435,18 +441,31 @@ class _Finder:
         spots: list[Spot] = []
         for region, rows in enumerate(self.main_regions(_regions(s, keep, self.grid,
                                                                  max_step=0.12))):
-            pts, centre, major, minor, a, b = self.region_frame(rows)
-            length, width = np.ptp(a) + self.grid.spacing[0], np.ptp(b) + self.grid.spacing[2]
+            pts = self.surf.points[rows]
+            _, own_major, own_minor = _axes(pts[:, [0, 2]])
+            sides = sorted((np.ptp(pts[:, [0, 2]] @ own_major), np.ptp(pts[:, [0, 2]] @ own_minor)))
+            if sides[0] < LIE_MIN_SIDE or sides[1] < LIE_MIN_SPAN:  # a ledge, not a mattress
+                continue
+            owner_rows = self.surf.owner[rows]
+            owner = int(np.bincount(np.maximum(owner_rows, 0)).argmax()) \
+                if (owner_rows >= 0).any() else -1
+            cls = int(np.bincount(self.surf.classes[rows]).argmax())
+            # the lying frame: the object's own footprint (pillows and a headboard make the
+            # free mattress top shorter than the bed), else the region's
+            base = np.asarray(self.objects[owner].vertices)[:, [0, 2]] if owner >= 0 \
+                else pts[:, [0, 2]]
+            centre, major, minor = _axes(base)
+            a, b = (base - centre) @ major, (base - centre) @ minor
+            length, width = float(np.ptp(a)), float(np.ptp(b))
+            if owner < 0:
+                length += self.grid.spacing[0]
+                width += self.grid.spacing[2]
             if length < LIE_LENGTH or width < 0.5:
                 continue
             mid = centre + major * (a.max() + a.min()) / 2 + minor * (b.max() + b.min()) / 2
             ends = [self._end_height(mid, major, length / 2), self._end_height(mid, -major,
                                                                                 length / 2)]
             head2 = major if ends[0] >= ends[1] else -major
-            owner_rows = self.surf.owner[rows]
-            owner = int(np.bincount(np.maximum(owner_rows, 0)).argmax()) \
-                if (owner_rows >= 0).any() else -1
-            cls = int(np.bincount(self.surf.classes[rows]).argmax())
             lanes = max(1, int(width // LANE_WIDTH))
             for slot in range(lanes):
                 xz = mid + minor * ((slot + 0.5) / lanes - 0.5) * width
@@ -454,9 +473,11 @@ class _Finder:
                 y = float(np.median(pts[d <= max(0.3, d.min() + 1e-9), 1]))
                 position = np.array([xz[0], y, xz[1]])
                 floor_y = float(self.floor.height_np(position))
+                offset = ((slot + 0.5) / lanes - 0.5)
+                inward = -np.sign(offset) * _vec3(minor) if abs(offset) > 1e-9 else np.zeros(3)
                 spots.append(Spot("bed", position, _vec3(head2), cls, self.name(owner),
                                   y - floor_y, floor_y, np.array([width / lanes, length]),
-                                  float(length / 2), None, region, slot))
+                                  float(length / 2), None, region, slot, 0.0, lanes, inward))
         return spots
 
     def _end_height(self, mid, axis, half) -> float:
@@ -488,8 +509,9 @@ class _Finder:
             return []
         cand = hip[keep]
         ok = np.ones(len(cand), bool)
-        for dy in (-0.85, -0.5, 0.0, 0.5, 0.8):  # free from ankle to head height
-            ok &= g.lookup(cand + [0.0, dy, 0.0]) >= LEAN_CLEARANCE - 0.05
+        for dy in (-0.85, -0.5, 0.0, 0.5, 0.8):  # free from ankle to head height (the floor
+            # below is as near as the height above it)
+            ok &= g.lookup(cand + [0.0, dy, 0.0]) >= min(LEAN_CLEARANCE, 0.99 + dy) - 0.05
         cand = cand[ok]
         if not len(cand):
             return []
@@ -513,8 +535,9 @@ class _Finder:
         if not len(rows):
             return []
         ok = np.ones(len(rows), bool)
-        for dy in (0.15, 0.6, 1.1, 1.6):
-            ok &= _free(self.grid, s.points[rows] + [0.0, dy, 0.0], FLOOR_CLEARANCE)
+        for dy in (0.15, 0.6, 1.1, 1.6):  # the floor itself is dy away
+            ok &= _free(self.grid, s.points[rows] + [0.0, dy, 0.0],
+                        min(FLOOR_CLEARANCE, dy - 0.01))
         rows = rows[ok]
         spots = []
         centre = s.points[rows].mean(axis=0) if len(rows) else np.zeros(3)

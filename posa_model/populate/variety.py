@@ -21,7 +21,7 @@ from ..body import BodyPose
 from ..body.joints import JOINT_INDEX
 
 __all__ = ["BETA_CLIP", "NUM_BETAS", "SPINE_NOISE_DEG", "draw_betas", "jitter_joints",
-           "pose_distance", "turn_joint"]
+           "mirror", "pose_distance", "turn_joint"]
 
 NUM_BETAS = 10
 BETA_CLIP = 2.0
@@ -58,6 +58,24 @@ def jitter_joints(rng: np.random.Generator, pose: BodyPose,
         for axis in "xyz":
             angle = np.clip(rng.normal(0.0, 1.0, len(pose)), -2.0, 2.0) * np.deg2rad(std)
             turn_joint(pose, joint, axis, angle)
+
+
+def mirror(pose: BodyPose, rows) -> None:
+    """Mirror the bodies ``rows`` of ``pose`` across their sagittal plane (left <-> right), in
+    place: the left and right joints swap, and every rotation (x, y, z) becomes (x, -y, -z).
+    A person lying on the right side then lies on the left."""
+    rows = np.atleast_1d(np.asarray(rows))
+    if not len(rows):
+        return
+    flip = np.array([1.0, -1.0, -1.0])
+    pose.global_orient[rows] = pose.global_orient[rows] * flip
+    body = pose.body_pose[rows].reshape(len(rows), -1, 3) * flip
+    out = body.copy()
+    for name, index in JOINT_INDEX.items():
+        if name.startswith("left_") and 1 <= index <= body.shape[1]:
+            other = JOINT_INDEX["right_" + name[5:]]
+            out[:, index - 1], out[:, other - 1] = body[:, other - 1], body[:, index - 1]
+    pose.body_pose[rows] = out.reshape(len(rows), -1)
 
 
 def pose_distance(a: BodyPose, b: BodyPose) -> np.ndarray:

@@ -1,0 +1,193 @@
+"""Who does what where: how many people per interaction, and a free spot for each.
+
+The request is one of:
+
+* **counts** per interaction (``--people "sit:3,lie:1,stand:2"``): exactly those, as far as the
+  room has free spots for them (the rest are reported as not placed, with why);
+* a **total** with a **mix** of weights (``--bodies 12 --mix "sit:3,stand:1"``): the total is
+  shared out by weight (largest remainders), but never beyond the free spots of an interaction:
+  what does not fit goes to the other interactions by weight, so the mix weighs what the room
+  offers rather than being a draw that then fails;
+* **fill** (``--fill seats,beds``): one sitter per free seat, one sleeper per bed lane, added to
+  the above.
+
+Spots are given out in a seeded order. A sofa or bed region used to lie on gives none of its
+seats, and the other way round; floor spots within :data:`KEEP_CLEAR` of a seat or wall spot
+in use are left free (the sitter's legs, the leaner's feet need the room). Frame: SMPL-X world.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..classes import CLASS_ID
+from ..errors import InputShapeError
+from .interactions import INTERACTIONS, get_interaction
+from .spots import Spot
+
+__all__ = ["KEEP_CLEAR", "Assignment", "PeopleRequest", "assign", "parse_people", "share_out"]
+
+KEEP_CLEAR = 0.8  # m
+MAX_PEOPLE = 2000
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One person: ``index`` (their number in the request), the ``interaction`` and the
+    ``spot`` (None when the room has no free spot for it)."""
+
+    index: int
+    interaction: str
+    spot: Spot | None
+
+
+@dataclass(frozen=True)
+class PeopleRequest:
+    """What the user asked for (see the module docstring): ``counts`` {interaction: n},
+    ``total`` and ``mix`` {interaction: weight}, ``fill`` ⊆ {"seats", "beds"}."""
+
+    counts: Mapping[str, int] | None = None
+    total: int | None = None
+    mix: Mapping[str, float] | None = None
+    fill: frozenset = frozenset()
+
+    def __post_init__(self) -> None:
+        for name, table in (("counts", self.counts), ("mix", self.mix)):
+            for key, value in (table or {}).items():
+                get_interaction(key)
+                if not (np.isfinite(value) and value >= 0):
+                    raise InputShapeError(f"people {name}: {key}: expected a number >= 0, "
+                                          f"found {value!r}")
+        bad = set(self.fill) - {"seats", "beds"}
+        if bad:
+            raise InputShapeError(f"fill: expected seats and/or beds, found {sorted(bad)}")
+        if self.total is not None and not 0 <= self.total <= MAX_PEOPLE:
+            raise InputShapeError(f"bodies: expected 0..{MAX_PEOPLE}, found {self.total}")
+        if sum((self.counts or {}).values()) > MAX_PEOPLE:
+            raise InputShapeError(f"people: at most {MAX_PEOPLE} in all")
+
+
+def parse_people(text: str, what: str = "--people", integers: bool = True) -> dict:
+    """"sit:3,lie:1" -> {"sit": 3, "lie": 1} (``integers=False``: weights, floats). Names
+    are interactions; errors name the option and the bad entry."""
+    out: dict = {}
+    for entry in (e.strip() for e in text.split(",") if e.strip()):
+        match = re.fullmatch(r"([a-z_]+)\s*[:=]\s*([0-9.]+)", entry)
+        if match is None:
+            raise InputShapeError(f"{what}: expected name:number entries such as 'sit:3', "
+                                  f"found {entry!r}")
+        name, value = match.group(1), match.group(2)
+        if name not in INTERACTIONS:
+            raise InputShapeError(f"{what}: {name!r} is not an interaction; expected one of "
+                                  f"{', '.join(INTERACTIONS)}")
+        try:
+            number = int(value) if integers else float(value)
+        except ValueError:
+            raise InputShapeError(f"{what}: {entry!r}: expected "
+                                  f"{'a whole number' if integers else 'a number'}") from None
+        out[name] = out.get(name, 0) + number
+    if not out:
+        raise InputShapeError(f"{what}: expected at least one name:number entry")
+    return out
+
+
+def share_out(total: int, weights: Mapping[str, float], capacity: Mapping[str, int]
+              ) -> dict[str, int]:
+    """``total`` people over interactions by ``weights`` (largest remainders), none beyond its
+    ``capacity``; the overflow goes to the others by weight. Deterministic."""
+    out = {k: 0 for k in weights}
+    left = int(total)
+    open_ = [k for k, w in weights.items() if w > 0 and capacity.get(k, 0) > 0]
+    while left > 0 and open_:
+        w = np.array([weights[k] for k in open_], np.float64)
+        share = left * w / w.sum()
+        room = np.array([capacity[k] - out[k] for k in open_])
+        take = np.minimum(np.floor(share).astype(int), room)
+        rest = left - int(take.sum())
+        order = np.argsort(-(share - np.floor(share)), kind="stable")
+        for i in order:  # largest remainders first
+            if rest <= 0:
+                break
+            if take[i] < room[i]:
+                take[i] += 1
+                rest -= 1
+        for k, n in zip(open_, take, strict=True):
+            out[k] += int(n)
+        given = int(take.sum())
+        left -= given
+        open_ = [k for k in open_ if out[k] < capacity[k]]
+        if given == 0:
+            break
+    return out
+
+
+def _capacity(spots: Sequence[Spot]) -> dict[str, int]:
+    return {name: sum(s.kind == i.spot for s in spots) for name, i in INTERACTIONS.items()}
+
+
+def assign(request: PeopleRequest, spots: Sequence[Spot], rng: np.random.Generator
+           ) -> list[Assignment]:
+    """One :class:`Assignment` per person (module docstring for the rules), in a stable order:
+    by interaction (their listing order), then by person."""
+    counts: dict[str, int] = dict(request.counts or {})
+    if request.total:
+        mix = dict(request.mix or {n: i.weight for n, i in INTERACTIONS.items()})
+        capacity = _capacity(spots)
+        capacity = {k: max(v - counts.get(k, 0), 0) for k, v in capacity.items()}
+        shared = share_out(request.total, mix, capacity)
+        for k, n in shared.items():
+            counts[k] = counts.get(k, 0) + n
+        short = request.total - sum(shared.values())
+        if short > 0:  # the room is full: the rest go by weight, to be reported unplaced
+            weights = np.array([mix[k] for k in mix], np.float64)
+            extra = np.floor(short * weights / max(weights.sum(), 1e-12)).astype(int)
+            extra[int(np.argmax(weights))] += short - int(extra.sum())
+            for k, n in zip(mix, extra, strict=True):
+                counts[k] = counts.get(k, 0) + int(n)
+    if "seats" in request.fill:
+        counts["sit"] = counts.get("sit", 0) + sum(s.kind == "seat" for s in spots)
+    if "beds" in request.fill:
+        counts["lie"] = counts.get("lie", 0) + sum(
+            s.kind == "bed" and s.class_id == CLASS_ID["bed"] for s in spots)
+
+    free = {kind: [spots[k] for k in rng.permutation(len(spots)) if spots[k].kind == kind]
+            for kind in ("seat", "bed", "wall", "floor")}
+    # beds before sofas for lying
+    free["bed"].sort(key=lambda s: s.class_id != CLASS_ID["bed"])
+    used_objects: dict[str, str] = {}  # object -> "lie" or "sit" (a sofa is one or the other)
+    used_points: list[np.ndarray] = []
+    out: list[Assignment] = []
+    index = 0
+    order = sorted(counts, key=lambda n: (INTERACTIONS[n].spot != "bed",
+                                          INTERACTIONS[n].spot != "seat",
+                                          INTERACTIONS[n].spot != "wall", INTERACTIONS[n].order))
+    for name in order:
+        kind = INTERACTIONS[name].spot
+        for _ in range(int(counts[name])):
+            spot = _take(free[kind], kind, used_objects, used_points)
+            out.append(Assignment(index, name, spot))
+            index += 1
+    return out
+
+
+def _take(pool: list[Spot], kind: str, used_objects: dict[str, str],
+          used_points: list[np.ndarray]) -> Spot | None:
+    """The first spot of ``pool`` that is still free (and remove it)."""
+    role = "lie" if kind == "bed" else "sit" if kind == "seat" else ""
+    for k, spot in enumerate(pool):
+        if role and spot.object and used_objects.get(spot.object, role) != role:
+            continue
+        if kind in ("floor", "wall") and any(
+                np.linalg.norm((spot.position - p)[[0, 2]]) < KEEP_CLEAR for p in used_points):
+            continue
+        pool.pop(k)
+        if role and spot.object:
+            used_objects[spot.object] = role
+        if kind in ("seat", "wall", "floor"):
+            used_points.append(spot.position + (spot.facing * 0.35 if kind == "seat" else 0))
+        return spot
+    return None

@@ -1,0 +1,236 @@
+"""Populate a room: people using what it offers, each one different, placed by POSA's maps.
+
+    >>> from posa_model.populate import PeopleRequest, populate
+    >>> result = populate(grid, objects, PeopleRequest(counts={"sit": 4, "lie": 1}))
+    >>> [p.name for p in result.people if p.placed]
+
+Steps: the room's spots (:mod:`.spots`); a spot per person (:mod:`.plan`); per person a seeded
+start pose of their interaction, a shape and pose variation (:mod:`.variety`); the pose fitted
+to the spot (:mod:`.interactions`); all of them placed together by
+:func:`posa_model.place.place_bodies` with their targets (POSA maps, batched scoring, pose
+refinement, no overlaps). Someone who finds no acceptable placement tries another free spot
+of the same kind, up to ``retries`` times, with everyone placed so far as obstacles; who still
+fails is reported with the reason of their last try.
+
+Seeds: person ``i``'s start pose, shape and variation come from ``seed_for(config.seed, i)``,
+so the same seed gives the same crowd. Frame: SMPL-X world (+y up, metres).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ..body import BodyModel, BodyParts, BodyPose
+from ..placement.floor import FloorMap
+from ..placement.maps import seed_for
+from ..placement.metrics import summarize
+from ..placement.types import BodyRequest, PlacedBody, PlacementConfig, PlacementResult
+from ..scene.grid import SceneGrid
+from .interactions import INTERACTIONS, FitContext
+from .plan import Assignment, PeopleRequest, assign
+from .spots import Spot, describe_spots, find_spots
+from .variety import draw_betas
+
+__all__ = ["DEFAULT_CONFIG", "Person", "PopulateResult", "populate"]
+
+#: The default placement settings (frozen: safe to share).
+DEFAULT_CONFIG = PlacementConfig()
+
+
+@dataclass
+class Person:
+    """One person asked for: ``name`` ("sit.003"), ``interaction``, the ``spot`` of their last
+    try (None when the room had none free), ``placed``, ``reason`` (why not, "" when placed),
+    ``body`` (:class:`~posa_model.place.PlacedBody`: vertices, map, metrics, and ``pose``, the
+    :class:`~posa_model.body.BodyPose` that reproduces the vertices) and ``tries``."""
+
+    name: str
+    interaction: str
+    spot: Spot | None
+    placed: bool
+    reason: str
+    body: PlacedBody | None
+    tries: int
+
+
+@dataclass
+class PopulateResult:
+    """``people`` in request order, the room's ``spots``, overall and per-interaction
+    ``metrics``, ``seconds`` per stage and the body mesh's ``faces`` (F, 3)."""
+
+    people: list[Person]
+    spots: list[Spot]
+    metrics: dict
+    seconds: dict
+    faces: np.ndarray
+
+    def placement_result(self) -> PlacementResult:
+        """The people as a :class:`~posa_model.place.PlacementResult` (for the writers of
+        :mod:`posa_model.placement.output`)."""
+        bodies = [p.body if p.body is not None else _unplaced(p, len(self.faces))
+                  for p in self.people]
+        return PlacementResult(bodies, self.metrics, self.seconds)
+
+
+def _unplaced(person: Person, num_faces: int) -> PlacedBody:
+    empty = np.zeros((0, 3), np.float32)
+    return PlacedBody(person.name, False, person.reason, 0.0, np.zeros(3), np.eye(4), empty,
+                      np.zeros(0, np.float32), np.zeros(0, np.int64), -1, {})
+
+
+def populate(grid: SceneGrid, objects: Sequence, request: PeopleRequest,
+             model: BodyModel | None = None, sampler=None,
+             config: PlacementConfig = DEFAULT_CONFIG, on: Sequence[str] = (),
+             obstacles: Sequence[np.ndarray] = (), retries: int = 2,
+             progress: bool = True, poses: Sequence[BodyPose] = ()) -> PopulateResult:
+    """Populate the scene; see the module docstring.
+
+    Args:
+        grid: the scene's grids (SMPL-X world). objects: its
+            :class:`~posa_model.scene.MeshObject` s (spot names, exact distances); may be empty.
+        request: who to place (:class:`.plan.PeopleRequest`).
+        model: the body model (None: the stand-in); sampler: a loaded
+            :class:`~posa_model.sample.Sampler` (None: the shipped checkpoint on
+            ``config.device``).
+        config: placement settings and the seed. on: object name patterns: only their seats
+            and beds are used. obstacles: (V, 3) vertices of people already in the scene.
+        retries: further spots tried for someone who does not fit at the first.
+        poses: one-body poses (a user's pose files) placed wherever their maps fit, as the
+            people called after the poses' names.
+    """
+    from ..body import load_body_model
+    from ..place import place_bodies
+    from ..sample import load_sampler
+
+    started = time.perf_counter()
+    seconds: dict[str, float] = {}
+    model = model if model is not None else load_body_model()
+    sampler = sampler if sampler is not None else load_sampler(device=config.device)
+    ctx = FitContext(model, BodyParts.from_model(model), grid, FloorMap(grid),
+                     {o.name: o for o in objects})
+    spots = find_spots(grid, objects, on=on)
+    plan = assign(request, spots, np.random.default_rng(seed_for(config.seed, 0, 7000)))
+    seconds["spots"] = time.perf_counter() - started
+    taken = {id(a.spot) for a in plan if a.spot is not None}
+    spare = {kind: [s for s in spots if s.kind == kind and id(s) not in taken]
+             for kind in ("seat", "bed", "wall", "floor")}
+    people = {a.index: Person(f"{a.interaction}.{a.index:03d}", a.interaction, a.spot, False,
+                              _no_spot(a, spots), None, 0) for a in plan}
+    free = []  # the poses placed anywhere: (person index, request)
+    for pose in poses:
+        index = len(people)
+        name = f"{pose.names[0] or 'pose'}.{index:03d}"
+        people[index] = Person(name, "pose", None, False, "", None, 0)
+        free.append((index, BodyRequest(None, name, info={"pose": pose.names[0], "person": index},
+                                        pose=pose.take([0]))))
+    pending = [a for a in plan if a.spot is not None]
+    fixed = [np.asarray(o, np.float64) for o in obstacles]
+    for attempt in range(1 + max(0, retries)):
+        if not pending and not free:
+            break
+        clock = time.perf_counter()
+        requests = _requests(ctx, pending, people, config.seed, attempt)
+        requests += [r for _, r in free]
+        seconds["fitting"] = seconds.get("fitting", 0.0) + time.perf_counter() - clock
+        result = place_bodies(grid, requests, sampler, replace(config, rounds=2),
+                              obstacles=fixed, progress=progress, model=model)
+        for key, value in result.seconds.items():
+            seconds[key] = seconds.get(key, 0.0) + value
+        retry = []
+        for (index, _), body in zip(free, result.bodies[len(pending):], strict=True):
+            person = people[index]
+            person.tries += 1
+            person.placed, person.reason, person.body = body.placed, body.reason, body
+            if body.placed:
+                fixed.append(np.asarray(body.vertices, np.float64))
+        free = []
+        for a, body in zip(pending, result.bodies[:len(pending)], strict=True):
+            person = people[a.index]
+            person.tries += 1
+            person.spot = a.spot
+            if body.placed:
+                person.placed, person.reason, person.body = True, "", body
+                fixed.append(np.asarray(body.vertices, np.float64))
+                continue
+            person.reason = f"{a.spot.describe()}: {body.reason}"
+            nxt = _next_spot(spare, a.spot, fixed)
+            if nxt is not None:
+                retry.append(Assignment(a.index, a.interaction, nxt))
+        pending = retry
+    ordered = [people[i] for i in sorted(people)]
+    metrics = _metrics(ordered)
+    metrics["spots"] = describe_spots(spots)
+    seconds["total"] = time.perf_counter() - started
+    return PopulateResult(ordered, spots, metrics, seconds, model.faces)
+
+
+def _no_spot(a: Assignment, spots: Sequence[Spot]) -> str:
+    if a.spot is not None:
+        return ""
+    kind = INTERACTIONS[a.interaction].spot
+    total = sum(s.kind == kind for s in spots)
+    return (f"no free {kind} spot left in the room ({total} in all"
+            + (", all taken by the people before" if total else "") + ")")
+
+
+def _next_spot(spare: dict[str, list[Spot]], spot: Spot, fixed: list[np.ndarray]
+               ) -> Spot | None:
+    """Another free spot of the same kind, nearest to the one that failed, not under someone
+    placed meanwhile."""
+    pool = spare[spot.kind]
+    order = sorted(range(len(pool)),
+                   key=lambda k: float(np.linalg.norm(pool[k].position - spot.position)))
+    for k in order:
+        candidate = pool[k]
+        if any(np.linalg.norm((v.mean(axis=0) - candidate.position)[[0, 2]]) < 0.4
+               for v in fixed):
+            continue
+        return pool.pop(k)
+    return None
+
+
+def _requests(ctx: FitContext, pending: list[Assignment], people: dict[int, Person],
+              seed: int, attempt: int) -> list[BodyRequest]:
+    """Fitted, posed requests for ``pending`` (grouped by interaction, fitted in batches)."""
+    requests: dict[int, BodyRequest] = {}
+    for name in INTERACTIONS:
+        group = [a for a in pending if a.interaction == name]
+        if not group:
+            continue
+        interaction = INTERACTIONS[name]
+        poses, options = [], []
+        for a in group:
+            rng = np.random.default_rng(seed_for(seed, a.index, 100 + attempt))
+            pose = interaction.start(rng, 1).replace(betas=draw_betas(rng, 1))
+            options.append(interaction.vary(rng, pose, [a.spot]))
+            poses.append(pose)
+        pose = BodyPose.concatenate(poses)
+        merged = {key: np.concatenate([np.atleast_1d(o[key]) for o in options])
+                  for key in options[0]}
+        spots = [a.spot for a in group]
+        fitted = interaction.fit(ctx, pose, spots, merged)
+        for k, a in enumerate(group):
+            person = people[a.index]
+            requests[a.index] = BodyRequest(
+                None, person.name,
+                info={"pose": person.interaction, "interaction": person.interaction,
+                      "spot": a.spot.describe(), "person": a.index},
+                pose=fitted.pose.take([k]), target=fitted.target(k, a.spot))
+    return [requests[a.index] for a in pending]
+
+
+def _metrics(people: list[Person]) -> dict:
+    """Overall placement metrics (:func:`posa_model.placement.metrics.summarize`) and per
+    interaction: requested, placed."""
+    metrics = summarize([p.body.metrics if p.body is not None else {} for p in people],
+                        [p.placed for p in people])
+    per = {}
+    for name in dict.fromkeys(p.interaction for p in people):
+        mine = [p for p in people if p.interaction == name]
+        per[name] = {"requested": len(mine), "placed": sum(p.placed for p in mine)}
+    metrics["interactions"] = per
+    return metrics
