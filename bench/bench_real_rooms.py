@@ -47,8 +47,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 ROOMS = ROOT / "examples" / "rooms"
 STANDIN = Path("posa_model/assets/standin/smplx/SMPLX_NEUTRAL.npz")
-SITTING = ("sit", "sit_low")
-LYING = ("lie_back", "lie_side")
+SITTING = ("sit",)
+LYING = ("lie",)
 SEAT_RADIUS = 0.3  # metres, horizontal
 
 
@@ -60,7 +60,7 @@ def people_for_room(info: dict, standing: int = 2) -> dict[str, int]:
     seat of the pieces used sitting, a ``lie_back`` per sleeping place, ``standing`` ``stand``."""
     sit = sum(p["seats"] for p in info["pieces"] if p["use"] == "sit")
     lie = sum(p["seats"] for p in info["pieces"] if p["use"] == "lie")
-    people = {"sit": sit, "lie_back": lie, "stand": standing}
+    people = {"sit": sit, "lie": lie, "stand": standing}
     return {pose: n for pose, n in people.items() if n > 0}
 
 
@@ -80,8 +80,7 @@ def cli_command(python: str, scene: Path, people: dict[str, int] | int, seed: in
                "--out", str(out), "--metrics", str(metrics), "--device", device, "--quiet"]
     if isinstance(people, int):
         return command + ["--bodies", str(people)]
-    poses = pose_list(people)
-    return command + ["--bodies", str(len(poses)), "--poses", ",".join(poses)]
+    return command + ["--people", ",".join(f"{k}:{n}" for k, n in people.items())]
 
 
 # --------------------------------------------------------------------------- seats
@@ -159,7 +158,7 @@ def run_cli(room: str, people, seed: int, work: Path, checkout: Path, python: st
                                        strict=True):
                 if placed:
                     pelvis[str(name)] = [round(float(v), 4) for v in p]
-    bodies = [{"name": b["name"], "pose": b["pose"], "placed": bool(b["placed"]),
+    bodies = [{"name": b["name"], "pose": b["interaction"], "placed": bool(b["placed"]),
                "reason": b.get("reason", ""), "metrics": b.get("metrics") or {},
                "pelvis": pelvis.get(b["name"])} for b in doc["bodies"]]
     return {"bodies": bodies, "seconds": seconds, "exit": proc.returncode, "log": log,

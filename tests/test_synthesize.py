@@ -322,8 +322,8 @@ def test_flatten_hands_turns_the_palms_down():
     """Arms straight forward and 40 degrees down (palms down-back): the flattened hands' palm
     normal (rest -y, through the kinematic chain) is -y, the fingers point forward (+z), and
     only the wrists change. A turn beyond MAX_WRIST_TURN is done only up to it."""
+    from posa_model.body.hands import MAX_WRIST_TURN, flatten_hands
     from posa_model.body.joints import JOINT_INDEX
-    from posa_model.synth.fitting import MAX_WRIST_TURN, flatten_hands
 
     parents = np.full(55, -1)
     for child, parent in ((3, 0), (6, 3), (9, 6), (13, 9), (14, 9), (16, 13), (17, 14),

@@ -107,3 +107,17 @@ class SceneShell:
         if not len(self.nodes):
             return 0.0
         return penetration_depth(self.nodes, vertices, faces)
+
+    def enclosed_class(self, vertices: np.ndarray, faces: np.ndarray) -> int:
+        """The class of the deepest scene matter inside the placed body (0 when none)."""
+        lo, hi = box(vertices)
+        near = np.all((self.nodes >= lo) & (self.nodes <= hi), axis=1)
+        if not near.any():
+            return 0
+        q = np.ascontiguousarray(self.nodes[near])
+        v = np.ascontiguousarray(vertices, dtype=np.float64)
+        inside = igl.fast_winding_number(v, faces, q) > 0.5
+        if not inside.any():
+            return 0
+        d2 = igl.point_mesh_squared_distance(q[inside], v, faces)[0]
+        return int(self.grid.lookup_semantics(q[inside][int(np.argmax(d2))][None])[0])

@@ -22,8 +22,8 @@ import numpy as np
 from ..classes import CLASS_ID, MPCAT40_NAMES
 from .types import PlacementConfig
 
-__all__ = ["SEAT_EQUIVALENT", "BodyMaps", "canonical_classes", "choose_maps", "describe_classes",
-           "needs_floor", "seed_for"]
+__all__ = ["SEAT_EQUIVALENT", "TOP_EQUIVALENT", "BodyMaps", "canonical_classes", "choose_maps",
+           "describe_classes", "needs_floor", "seed_for"]
 
 #: Classes a sitter's buttocks may touch interchangeably: a map that says "chair" fits a sofa,
 #: a stool or a bench (the exact class still ranks maps and is what semantic match measures).
@@ -31,11 +31,18 @@ SEAT_EQUIVALENT = frozenset(CLASS_ID[n] for n in (
     "chair", "sofa", "stool", "seating", "toilet", "cushion", "bed"))
 
 
+#: Classes whose tops hands rest on interchangeably (a map that says "table" fits a counter).
+TOP_EQUIVALENT = frozenset(CLASS_ID[n] for n in ("table", "counter", "chest_of_drawers",
+                                                  "cabinet"))
+
+
 def canonical_classes() -> np.ndarray:
     """(42,) int64: each class id, with every seat class of :data:`SEAT_EQUIVALENT` mapped to
-    the chair's id (for comparisons where seats stand in for each other)."""
+    the chair's id and every top of :data:`TOP_EQUIVALENT` to the table's (for comparisons
+    where they stand in for each other)."""
     out = np.arange(len(MPCAT40_NAMES), dtype=np.int64)
     out[sorted(SEAT_EQUIVALENT)] = CLASS_ID["chair"]
+    out[sorted(TOP_EQUIVALENT)] = CLASS_ID["table"]
     return out
 
 

@@ -363,7 +363,8 @@ class _Run:
             picked, failed = greedy_select(
                 cands, scores, pending, occupancy, shell, cfg,
                 order_seed=seed_for(cfg.seed, 0, 1000 + round_), full_vertices=get,
-                requirements=requirements)
+                requirements=requirements,
+                targeted=np.array([r.target is not None for r in requests]))
             for b, pose in picked.items():
                 vertices = occupancy.entries[b][0]
                 chosen[b] = (pose, cands.delta[pose.row].copy(), vertices)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..classes import MPCAT40_NAMES
 from .bodies import SceneShell, box, penetration_depth
 from .candidates import Candidates
 from .types import PlacementConfig
@@ -72,13 +73,17 @@ def greedy_select(cands: Candidates, scores: dict[str, np.ndarray], bodies: list
                   occupancy: Occupancy, shell: SceneShell, config: PlacementConfig,
                   order_seed: int, full_vertices: Callable[[int], np.ndarray],
                   requirements: Callable[[int, np.ndarray], str] | None = None,
+                  targeted: np.ndarray | None = None,
                   ) -> tuple[dict[int, Pose], dict[int, str]]:
     """Per body of ``bodies`` (in a seeded order), the best acceptable candidate; chosen bodies
     are added to ``occupancy``. Returns the poses and, for the bodies left without one, why.
 
     full_vertices(row): the candidate's placed full-resolution world vertices (V, 3).
     requirements(body, vertices): "" when the placed body makes the contacts its request
-    requires, else what is missing (checked before the overlaps).
+    requires, else what is missing (checked before the overlaps). targeted: (NB,) bool, bodies
+    with a target: their required touches stand in for the coverage threshold (the touches say
+    which contacts the interaction needs; a perching sitter's thighs need not touch the seat
+    even where its map says they do).
     """
     order = np.random.default_rng(order_seed).permutation(len(bodies))
     chosen, reasons = {}, {}
@@ -86,12 +91,15 @@ def greedy_select(cands: Candidates, scores: dict[str, np.ndarray], bodies: list
     for b in (bodies[k] for k in order):
         rows = np.flatnonzero(cands.body == b)
         rows = rows[np.argsort(scores["score"][rows], kind="stable")]
+        covered = scores["coverage"][rows] >= config.min_coverage
+        if targeted is not None and targeted[b]:
+            covered = np.ones_like(covered)
         ok = ((scores["noncollision"][rows] >= config.min_noncollision)
               & scores["touch"][rows].astype(bool)
-              & (scores["agreement"][rows] >= config.min_semantic)
-              & (scores["coverage"][rows] >= config.min_coverage))
+              & (scores["agreement"][rows] >= config.min_semantic) & covered)
         overlapped = swallowing = 0
         missing: list[str] = []
+        swallowed: set[str] = set()
         for row in rows[ok]:
             vertices = full_vertices(int(row))
             if requirements is not None and (why := requirements(b, vertices)):
@@ -99,6 +107,7 @@ def greedy_select(cands: Candidates, scores: dict[str, np.ndarray], bodies: list
                 continue
             if shell.enclosed(vertices, faces) > config.max_enclosed_depth:
                 swallowing += 1
+                swallowed.add(MPCAT40_NAMES[shell.enclosed_class(vertices, faces)])
                 continue
             if occupancy.depth(b, vertices) > config.max_body_penetration:
                 overlapped += 1
@@ -118,8 +127,9 @@ def greedy_select(cands: Candidates, scores: dict[str, np.ndarray], bodies: list
             if overlapped:
                 parts.append(f"{overlapped} overlap people placed before")
             if swallowing:
-                parts.append(f"{swallowing} enclose scene matter (a thin object inside the "
-                             f"body)")
+                what = ", ".join(sorted(swallowed))
+                parts.append(f"{swallowing} enclose scene matter (a thin part of "
+                             f"{what} inside the body)")
             reasons[b] = "no free placement: of the acceptable candidates, " + "; ".join(parts)
         else:
             best = rows[0]

@@ -54,6 +54,7 @@ TABLE_CLASSES = frozenset(CLASS_ID[n] for n in ("table", "counter", "chest_of_dr
 #: Seat surface height above the floor (m): from a low pouffe to a bar stool.
 SEAT_HEIGHTS = (0.28, 0.95)
 SEAT_WIDTH = 0.55  # m of seat width per person
+BENCH_WIDTH = 0.37  # m per person on a bench (people sit closer on one: a 0.75 m bench seats 2)
 SEAT_CENTRE_TO_BACK = 0.15  # m from a backrest to where the buttocks rest
 LANE_WIDTH = 0.75  # m of bed width per lying person
 LIE_LENGTH = 1.45  # m: the shortest surface a person lies on (legs may hang over a sofa's arm)
@@ -64,6 +65,9 @@ LEAN_CLEARANCE = 0.3  # m: the wall point is this far in front of the wall
 FLOOR_CLEARANCE = 0.35  # m of free space around a stander
 SPACING = 0.75  # m between wall or floor spots
 _MIN_REGION_POINTS = 3
+#: Of a seat's surface at least this share has room for a torso above it (a chair pushed
+#: under a table still has its back half free; a stool under a counter's overhang has none).
+MIN_ROOM_ABOVE = 0.25
 #: A seat or bed region is at least this large (m^2, and m across in both directions).
 MIN_AREA, MIN_SIDE = 0.05, 0.2
 #: Of neighbouring regions (gap <= NEIGHBOUR_GAP) at heights more than STEP apart, only the
@@ -106,6 +110,13 @@ class Spot:
     front: float = 0.0
     lanes: int = 1
     inward: np.ndarray = field(default_factory=lambda: np.zeros(3))
+    parents: tuple[str, ...] = ()
+
+    def matches(self, pattern: str) -> bool:
+        """Whether the spot's object, or one above it in the file's hierarchy, matches the glob
+        ``pattern`` (case-insensitive)."""
+        p = pattern.lower()
+        return any(fnmatch.fnmatchcase(n.lower(), p) for n in (self.object, *self.parents) if n)
 
     @property
     def yaw(self) -> float:
@@ -250,16 +261,22 @@ class _Finder:
         s = self.surf
         height_ok = (self.above_floor >= SEAT_HEIGHTS[0]) & (self.above_floor <= SEAT_HEIGHTS[1])
         keep = np.isin(s.classes, sorted(OFFERED_SEAT_CLASSES)) & height_ok
-        if keep.any():  # room for a torso above the seat
-            rows = np.flatnonzero(keep)
-            room = np.ones(len(rows), bool)
-            for dy in (0.25, 0.4, 0.55):
-                room &= _free(self.grid, s.points[rows] + [0.0, dy, 0.0], 0.05)
-            keep[rows[~room]] = False
         spots: list[Spot] = []
         for region, rows in enumerate(self.main_regions(_regions(s, keep, self.grid))):
-            spots += self._seat_region(region, rows)
+            room = np.ones(len(rows), bool)  # room for a torso above (not under a table top)
+            for dy in (0.3, 0.5):
+                room &= _free(self.grid, s.points[rows] + [0.0, dy, 0.0], 0.05)
+            if room.mean() >= MIN_ROOM_ABOVE and not self._on_a_bed(rows):
+                spots += self._seat_region(region, rows)
         return spots
+
+    def _on_a_bed(self, rows: np.ndarray) -> bool:
+        """Whether a region lies on a bed (a pillow, a folded blanket are not seats): under most
+        of its points, 10-25 cm down, the nearest object is a bed."""
+        points = self.surf.points[rows]
+        below = np.concatenate([points - [0.0, dy, 0.0] for dy in (0.1, 0.18, 0.25)])
+        on_bed = self.grid.lookup_semantics(below) == CLASS_ID["bed"]
+        return bool(on_bed.reshape(3, -1).any(axis=0).mean() >= 0.5)
 
     def main_regions(self, regions: list[np.ndarray]) -> list[np.ndarray]:
         """The regions large enough to sit or lie on that are the largest of their
@@ -291,21 +308,23 @@ class _Finder:
         return keep
 
     def _backrest(self, pts, centre, axis, extent) -> float:
-        """Solid fraction of a band behind the region's edge on the side ``axis`` (2,) points
-        to, 0.15-0.55 m above the seat."""
+        """How much of the region's edge on the side ``axis`` (2,) points to has a backrest:
+        the share of places along the edge where, at two of the heights 0.2, 0.35 and 0.5 m
+        above the seat, something solid (not a table: a chair pushed to a table has none on
+        that side) stands within 6 cm inside to 14 cm outside the edge. Solid means within half
+        a node spacing of a surface, which is what the grid tells of a thin slatted back."""
         seat = float(np.median(pts[:, 1]))
-        probes = []
         across = np.array([-axis[1], axis[0]])
         half = extent / 2.0
-        for w in np.linspace(-0.6, 0.6, 5):
-            for d in (0.02, 0.08, 0.14):
-                for dy in (0.2, 0.35, 0.5):
-                    xz = centre + axis * (half[0] + d) + across * w * half[1]
-                    probes.append([xz[0], seat + dy, xz[1]])
-        probes = np.asarray(probes)
-        solid = self.grid.lookup(probes) <= 0.02
+        widths, depths, heights = np.linspace(-0.6, 0.6, 7), (-0.06, -0.02, 0.02, 0.08, 0.14), \
+            (0.2, 0.35, 0.5)
+        probes = np.array([[*(centre + axis * (half[0] + d) + across * w * half[1]), seat + dy]
+                           for w in widths for dy in heights for d in depths])
+        probes = probes[:, [0, 2, 1]]
+        solid = self.grid.lookup(probes) <= 0.5 * float(self.grid.spacing.min())
         solid &= ~np.isin(self.grid.lookup_semantics(probes), sorted(TABLE_CLASSES))
-        return float(solid.mean())
+        solid = solid.reshape(len(widths), len(heights), len(depths)).any(axis=2)
+        return float((solid.sum(axis=1) >= 2).mean())
 
     def _seat_region(self, region: int, rows: np.ndarray) -> list[Spot]:
         pts, centre, major, minor, a, b = self.region_frame(rows)
@@ -323,7 +342,7 @@ class _Finder:
         scores = [self._backrest(pts, mid, axis, ext) for axis, ext in sides]
         best = int(np.argmax(scores))
         back = None
-        if scores[best] >= 0.15:
+        if scores[best] >= 0.4:
             facing2 = -sides[best][0]
             depth, width = sides[best][1][0], sides[best][1][1]
             back = depth / 2.0
@@ -331,7 +350,8 @@ class _Finder:
             facing2, depth, width = self._open_side(mid, major, minor, half_major, half_minor)
         facing = _vec3(facing2)
         lateral = np.array([facing2[1], -facing2[0]])
-        count = max(1, int(width // SEAT_WIDTH)) if cls != CLASS_ID["stool"] else 1
+        per_person = BENCH_WIDTH if cls == CLASS_ID["seating"] else SEAT_WIDTH
+        count = max(1, int(width // per_person)) if cls != CLASS_ID["stool"] else 1
         spots = []
         seat_y = float(np.median(pts[:, 1]))
         for slot in range(count):
@@ -450,10 +470,10 @@ class _Finder:
             owner = int(np.bincount(np.maximum(owner_rows, 0)).argmax()) \
                 if (owner_rows >= 0).any() else -1
             cls = int(np.bincount(self.surf.classes[rows]).argmax())
-            # the lying frame: the object's own footprint (pillows and a headboard make the
-            # free mattress top shorter than the bed), else the region's
-            base = np.asarray(self.objects[owner].vertices)[:, [0, 2]] if owner >= 0 \
-                else pts[:, [0, 2]]
+            # the lying frame: the whole piece's footprint (pillows and a headboard make the
+            # free mattress top shorter than the bed, a blanket need not span it), else the
+            # region's
+            base = self._piece(owner)[:, [0, 2]] if owner >= 0 else pts[:, [0, 2]]
             centre, major, minor = _axes(base)
             a, b = (base - centre) @ major, (base - centre) @ minor
             length, width = float(np.ptp(a)), float(np.ptp(b))
@@ -479,6 +499,22 @@ class _Finder:
                                   y - floor_y, floor_y, np.array([width / lanes, length]),
                                   float(length / 2), None, region, slot, 0.0, lanes, inward))
         return spots
+
+    def _piece(self, owner: int) -> np.ndarray:
+        """(n, 3) vertices of the piece of furniture object ``owner`` belongs to: every object
+        under the same outermost node of the file, else the object and the objects of its class
+        whose boxes meet its box."""
+        obj = self.objects[owner]
+        parents = tuple(getattr(obj, "parents", ()))
+        if parents:
+            root = parents[-1]
+            members = [o for o in self.objects
+                       if o.name == root or tuple(getattr(o, "parents", ()))[-1:] == (root,)]
+        else:
+            lo, hi = obj.bounds()
+            members = [o for o in self.objects if o.class_id == obj.class_id and not (
+                (o.bounds()[0] > hi + 0.05).any() or (o.bounds()[1] < lo - 0.05).any())]
+        return np.concatenate([np.asarray(o.vertices) for o in members])
 
     def _end_height(self, mid, axis, half) -> float:
         """The highest solid point (y) within 0.3 m inside one end of a region."""
@@ -587,10 +623,12 @@ def find_spots(grid: SceneGrid, objects: Sequence = (), kinds: Sequence[str] = (
     for kind in kinds:
         out += {"seat": finder.seats, "bed": finder.beds, "wall": finder.walls,
                 "floor": finder.floors}[kind]()
+    parents = {o.name: tuple(getattr(o, "parents", ())) for o in objects}
+    for spot in out:
+        spot.parents = parents.get(spot.object, ())
     if on:
         patterns = [p.strip().lower() for p in on if p.strip()]
-        out = [s for s in out if s.object and any(
-            fnmatch.fnmatchcase(s.object.lower(), p) for p in patterns)]
+        out = [s for s in out if any(s.matches(p) for p in patterns)]
     return out
 
 

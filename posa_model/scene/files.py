@@ -141,7 +141,8 @@ def load_scene(path: str | os.PathLike, classes: Mapping | str | os.PathLike | N
         if up == "z":
             vertices = blender_to_smplx(vertices)
         try:
-            objects.append(MeshObject(raw.name, vertices, raw.faces, class_id, source))
+            objects.append(MeshObject(raw.name, vertices, raw.faces, class_id, source,
+                                      parents=raw.parents))
         except InputShapeError as exc:
             raise InputShapeError(f"{path}: {exc}") from exc
     check_scene_extent(objects, str(path))
@@ -262,6 +263,17 @@ def _classify(path: Path, raw: RawObject, mapping: dict[str, int], used: set[str
             raise PosaError(f"{path}: object {raw.name!r}: {where}: {exc}") from exc
     if guess:
         found = guess_class(raw.name)
+        if found is not None:
+            return found[0], f"guess:{found[1]}"
+    for parent in raw.parents:  # a part whose own name says nothing: its piece's class
+        if parent in mapping:
+            used.add(parent)
+            return mapping[parent], "classes"
+        for key, class_id in mapping.items():
+            if fnmatch.fnmatchcase(parent.lower(), key.lower()):
+                used.add(key)
+                return class_id, "classes"
+        found = guess_class(parent) if guess else None
         if found is not None:
             return found[0], f"guess:{found[1]}"
     return 0, "none"

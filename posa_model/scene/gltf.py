@@ -68,6 +68,7 @@ class _Node:
     world: np.ndarray
     extras: Any = None
     children: list[int] = field(default_factory=list)
+    parents: tuple[str, ...] = ()  # the Blender names of the nodes above it, nearest first
 
 
 def read_gltf(path: Path, data: bytes, notes: list[str], max_triangles: int) -> list[RawObject]:
@@ -161,9 +162,9 @@ def _walk(path: Path, header: dict, meshes: list) -> list[_Node]:
     names, mesh_names = BlenderNames(), BlenderNames()
     mesh_name: dict[int, str] = {}
     order: list[_Node] = []
-    stack = [(i, np.eye(4)) for i in reversed(range(len(raw_nodes))) if i not in parent]
+    stack = [(i, np.eye(4), ()) for i in reversed(range(len(raw_nodes))) if i not in parent]
     while stack:
-        index, above = stack.pop()
+        index, above, parents = stack.pop()
         node = raw_nodes[index]
         world = above @ _local_matrix(path, index, node)
         mesh = node.get("mesh")
@@ -174,9 +175,11 @@ def _walk(path: Path, header: dict, meshes: list) -> list[_Node]:
             given = meshes[mesh].get("name") if isinstance(meshes[mesh], dict) else None
             mesh_name[mesh] = mesh_names.add(_text(given) or f"Mesh_{mesh}")
         fallback = mesh_name[mesh] if mesh is not None else f"Node_{index}"
-        order.append(_Node(index, names.add(_text(node.get("name")) or fallback), mesh, world,
-                           node.get("extras"), list(node.get("children", []))))
-        stack.extend((child, world) for child in reversed(node.get("children", [])))
+        name = names.add(_text(node.get("name")) or fallback)
+        order.append(_Node(index, name, mesh, world, node.get("extras"),
+                           list(node.get("children", [])), parents))
+        stack.extend((child, world, (name, *parents))
+                     for child in reversed(node.get("children", [])))
     if len(order) < len(raw_nodes):
         raise PosaError(f"{path}: nodes: {len(raw_nodes) - len(order)} nodes are in a cycle of "
                         f"children (no root reaches them)")
@@ -368,7 +371,7 @@ def _node_object(path: Path, node: _Node, mesh: dict, primitives: list,
     label = _label(node.extras, "node extras")
     if label is None:
         label = _label(mesh.get("extras"), "mesh extras")
-    return RawObject(node.name, v, f, label)
+    return RawObject(node.name, v, f, label, node.parents)
 
 
 #: Keys of glTF extras that hold a class (name or id), in the order they are tried.

@@ -38,7 +38,11 @@ class MeshObject:
     ``part_of`` is the name of the mesh this object was split from (``"Room"`` for
     ``"Room.floor"``), or ``""``: objects with the same ``part_of`` are welded together when
     :func:`~posa_model.scene.mesh_sdf.build_scene_grid` looks for closed pieces and room shells,
-    so a room split into floor, walls and ceiling is still one closed box.
+    so a room split into floor, walls and ceiling is still one closed box. ``parents``: the names
+    of the objects above it in the file's hierarchy, nearest first (a blanket's
+    ``("Bed_Double",)``): an object whose own name says nothing takes its class from them, and
+    object patterns
+    (``--on "Bed*"``) match them too.
 
     The arrays are converted to those dtypes and checked (non-empty, finite, face indices in
     range); errors name the object.
@@ -50,6 +54,7 @@ class MeshObject:
     class_id: int = 0
     class_source: str = "none"
     part_of: str = ""
+    parents: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         who = f"object {self.name!r}"
@@ -87,6 +92,7 @@ class MeshObject:
             raise InputShapeError(f"{who}: class_source: expected 'label', 'classes', "
                                   f"'guess:<word>', 'geometry:<class>' or 'none', found "
                                   f"{source!r}")
+        self.parents = tuple(str(p) for p in self.parents)
         if not isinstance(self.part_of, str):
             raise InputShapeError(f"{who}: part_of: expected a string, found {self.part_of!r}")
         self.vertices, self.faces, self.class_id = vertices, faces, class_id
@@ -95,6 +101,14 @@ class MeshObject:
     def class_name(self) -> str:
         """The MPCAT40 name of :attr:`class_id` (``"void"`` when unlabelled)."""
         return MPCAT40_NAMES[self.class_id]
+
+    def matches(self, pattern: str) -> bool:
+        """Whether the object or one of its :attr:`parents` matches the glob ``pattern``
+        (case-insensitive)."""
+        import fnmatch
+
+        p = pattern.lower()
+        return any(fnmatch.fnmatchcase(n.lower(), p) for n in (self.name, *self.parents))
 
     def bounds(self) -> np.ndarray:
         """(2, 3) float64 [min corner, max corner] of the vertices used by faces (metres)."""

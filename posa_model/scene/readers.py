@@ -31,12 +31,13 @@ MAX_NAME_BYTES = 63
 class RawObject:
     """An object as read: ``name``, ``vertices`` (V, 3) float64 and ``faces`` (F, 3) int64 in
     the file's frame (node transforms applied), ``label`` ``(value, where)`` from the file or
-    None."""
+    None, ``parents``: the names of the nodes above it (glTF), nearest first."""
 
     name: str
     vertices: np.ndarray
     faces: np.ndarray
     label: tuple[Any, str] | None = None
+    parents: tuple[str, ...] = ()
 
 
 class BlenderNames:

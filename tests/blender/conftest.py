@@ -56,6 +56,16 @@ def body():
 
 
 @pytest.fixture
+def room():
+    """The test room of :mod:`bl_rooms` (its objects' classes guessed), without the cube."""
+    pytest.importorskip("torch")
+    pytest.importorskip("igl")
+    from bl_rooms import make_room
+
+    return make_room()
+
+
+@pytest.fixture
 def unchanged():
     """``unchanged.take()`` before a call that must be refused, ``unchanged.check()`` after."""
     from bl_helpers import snapshot

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from types import SimpleNamespace
 
 import pytest
 from bl_helpers import ADDON, bpy
@@ -120,3 +121,22 @@ def test_a_failing_install_is_reported(monkeypatch, tmp_path):
 def test_refresh_reports_cuda_and_missing_modules():
     assert bpy.ops.posa.refresh_dependencies() == {"FINISHED"}
     assert prefs.cuda_text[-1].startswith(("available", "not available"))
+
+
+def test_the_preferences_say_what_each_feature_needs_and_what_is_missing(monkeypatch):
+    from test_bl_ui import RecordingLayout
+
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    assert "tqdm" in deps.INSTALLED_BY_BUTTON and "libigl" in deps.INSTALLED_BY_BUTTON
+    status = dict(deps.feature_status())
+    assert status["Populate Scene"] == ["tqdm"] and status["Sample Contacts"] == []
+    layout = RecordingLayout()
+    owner = SimpleNamespace(layout=layout, smplx_path="", checkpoint="", site_packages="",
+                            variant="CPU")
+    prefs.PosaPreferences.draw(owner, bpy.context)
+    text = layout.text()
+    for feature in ("Add Body", "Sample Contacts", "Guess Classes", "Populate Scene"):
+        assert feature in text
+    assert "missing: tqdm" in text
+    assert "ready (numpy, torch, scipy, posa_model)" in text  # Sample Contacts, Guess Classes
+    assert "Installs torch, scipy, smplx, libigl, tqdm" in text

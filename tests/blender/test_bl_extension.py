@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import json
 import subprocess
@@ -117,3 +118,161 @@ def test_the_zip_installs_enables_runs_and_disables_in_bpy(built_zip, tmp_path):
                                    "posa_semantics", "posa_semantics_0", "posa_semantics_1"]
     assert found["left"] == []
     assert found["uninstalled"] is True
+
+
+# --------------------------------------------------------------------------------------------
+# only what Install Dependencies installs
+
+
+#: Blender's own modules: the bpy wheel and what it requires (numpy among them).
+BLENDER_ITSELF = ("bpy",)
+
+
+def requirement_closure(names) -> dict[str, importlib.metadata.Distribution]:
+    """The installed distributions ``names`` and everything they require (extras and other
+    platforms' requirements left out), by normalised name."""
+    from packaging.requirements import Requirement
+
+    out: dict[str, importlib.metadata.Distribution] = {}
+    todo = list(names)
+    while todo:
+        name = todo.pop().lower().replace("_", "-")
+        if name in out:
+            continue
+        dist = importlib.metadata.distribution(name)
+        out[name] = dist
+        for text in dist.requires or []:
+            requirement = Requirement(text)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                todo.append(requirement.name)
+    return out
+
+
+def top_level(dist: importlib.metadata.Distribution) -> set[str]:
+    """The top-level names (packages, modules, folders) a distribution installs."""
+    return {f.parts[0] for f in dist.files or [] if f.parts[0] not in ("..", "__pycache__")}
+
+
+def minimal_site(folder, dists) -> None:
+    """``folder`` as a site-packages of links to exactly the files of ``dists``."""
+    folder.mkdir()
+    for dist in dists.values():
+        for name in top_level(dist):
+            target = dist.locate_file(name)
+            if not (folder / name).exists():
+                (folder / name).symlink_to(target, target_is_directory=target.is_dir())
+
+
+MINIMAL_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    sys.path.append(SITE)  # Blender (bpy and what it brings) and what the button installs
+    import bpy, addon_utils
+
+    def loaded():  # the top-level entries of SITE that loaded modules come from
+        return sorted({str(module.__file__)[len(SITE) + 1:].split("/")[0]
+                       for module in list(sys.modules.values())
+                       if str(getattr(module, "__file__", None) or "").startswith(SITE + "/")})
+
+    result = {"path": [p for p in sys.path if p], "steps": {}}
+    bpy.ops.extensions.package_install_files(filepath=ZIP, repo="user_default",
+                                             enable_on_install=True)
+    name = "bl_ext.user_default.posa_blender"
+    deps = sys.modules[name + ".deps"]
+    result["installed_by_button"] = list(deps.INSTALLED_BY_BUTTON)
+    result["features"] = {f: [d for _, d in needs] for f, needs in deps.FEATURES.items()}
+    bpy.ops.wm.read_homefile()
+    bpy.ops.mesh.primitive_cube_add(size=1.0, location=(0, 0, -0.05), scale=(6, 6, 0.1))
+    bpy.context.active_object.name = "Floor"
+    bpy.data.objects["Cube"].location = (2.5, 2.5, 0.5)  # a box nobody touches: an obstacle
+    result["steps"]["start"] = loaded()
+    for obj in bpy.context.view_layer.objects:
+        obj.select_set(False)
+
+    def sample_a_mesh():  # the stand-in's mesh read from its file (Add Body needs more)
+        import numpy as np
+        from posa_model.body import standin_path
+        from posa_model.frames import smplx_to_blender
+
+        model = np.load(standin_path())
+        mesh = bpy.data.meshes.new("Body")
+        mesh.from_pydata(smplx_to_blender(model["v_template"]).tolist(), [],
+                         model["f"].tolist())
+        obj = bpy.data.objects.new("Body", mesh)
+        bpy.context.scene.collection.objects.link(obj)
+        bpy.context.view_layer.objects.active = obj
+        result = bpy.ops.posa.sample_contacts(n_samples=1, device="CPU")
+        bpy.data.objects.remove(obj)
+        return result
+
+    # in an order in which each step declares what the ones before it declared
+    steps = [
+        ("Guess Classes", lambda: bpy.ops.posa.guess_classes()),
+        ("Sample Contacts", sample_a_mesh),
+        ("Add Body", lambda: bpy.ops.posa.add_body(model="STANDIN")),
+        ("Populate Scene", lambda: bpy.ops.posa.populate_scene(people="stand:1", seed=0,
+                                                               device="CPU")),
+    ]
+    every = deps.FEATURES["Populate Scene"]
+    for step, call in steps:
+        # what the step does not declare cannot be imported (unless an earlier step did)
+        for module, dist in every:
+            if (module, dist) in deps.FEATURES[step]:
+                if sys.modules.get(module, 0) is None:
+                    del sys.modules[module]
+            elif module not in sys.modules:
+                sys.modules[module] = None
+        try:
+            result[step] = sorted(call())
+        except Exception as exc:
+            result[step] = f"{type(exc).__name__}: {exc}"
+        result["steps"][step] = loaded()
+    result["missing"] = deps.feature_status()
+    result["people"] = [o.name for o in bpy.context.scene.objects
+                        if "posa_placement" in o.keys()]
+    addon_utils.disable(name, default_set=True)
+    print("RESULT", json.dumps(result))
+    """
+)
+
+
+@pytest.mark.slow
+def test_every_feature_runs_with_only_blenders_numpy_and_what_the_button_installs(
+        built_zip, tmp_path):
+    """Guess Classes, Add Body, Sample Contacts and Populate Scene in a Python that sees only
+    Blender (the bpy wheel and what it requires: numpy, ...) and what Install Dependencies
+    installs (with their requirements). Each feature runs with the button's packages it does
+    not declare in deps.FEATURES blocked, and what it loaded is what it declares."""
+    pytest.importorskip("torch")
+    pytest.importorskip("igl")
+    from posa_blender import deps
+
+    button = requirement_closure(deps.INSTALLED_BY_BUTTON)
+    blender = requirement_closure(BLENDER_ITSELF)
+    site = tmp_path / "site-packages"
+    minimal_site(site, {**blender, **button})
+    code = f"ZIP = {str(built_zip)!r}\nSITE = {str(site)!r}\n" + MINIMAL_SCRIPT
+    env = child_env()
+    env.pop("PYTHONPATH", None)
+    # -S: no site-packages of this environment (nor its .pth files: no editable posa_model);
+    # -I: no PYTHON* variables, no user site
+    result = subprocess.run([sys.executable, "-I", "-S", "-c", code], capture_output=True,
+                            text=True, timeout=600, env=env, cwd=tmp_path)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]
+    assert result.returncode == 0 and lines, result.stdout[-3000:] + result.stderr[-3000:]
+    found = json.loads(lines[-1][len("RESULT "):])
+    assert not any("site-packages" in p and str(site) not in p and "extensions" not in p
+                   for p in found["path"]), found["path"]
+    for step in ("Guess Classes", "Sample Contacts", "Add Body", "Populate Scene"):
+        assert found[step] == ["FINISHED"], (step, found[step])
+    assert len(found["people"]) == 1
+    assert all(not missing for _, missing in found["missing"]), found["missing"]
+    # what each feature loaded (cumulative, in an order whose declared needs grow) is declared
+    provided = {name: top_level(dist) for name, dist in {**blender, **button}.items()}
+    ours = set().union(*(provided[n] for n in blender))
+    for step in ("Guess Classes", "Sample Contacts", "Add Body", "Populate Scene"):
+        declared = requirement_closure([d for d in found["features"][step]
+                                        if d != "posa_model"])
+        allowed = ours.union(*(provided[n.lower().replace("_", "-")] for n in declared))
+        extra = set(found["steps"][step]) - allowed
+        assert not extra, f"{step} loaded {sorted(extra)}, not declared in deps.FEATURES"

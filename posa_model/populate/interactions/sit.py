@@ -10,7 +10,7 @@ Fitting (batched over the sitters):
   (a bar stool) leaves the feet hanging, knees bent: the feet's predicted contacts are then not
   required.
 * **Hands**: on the lap, or, at a table, on the table: the shoulders swing forward until the
-  hands reach the top's height (bisection again).
+  hands, palms turned down, reach the top's height (bisection again).
 * **Back to the backrest**: a sitter on a seat with a backrest leans back (the trunk turns
   back about the hips, the thighs stay) until the back is :data:`BACK_TOUCH` from the seat's
   object, up to :data:`MAX_RECLINE` (a lounge chair's reclined back), by bisection on the
@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...body import BodyPose
+from ...body.hands import flatten_hands
 from ...body.joints import JOINT_INDEX
 from ..spots import TABLE_CLASSES, Spot
 from ..variety import jitter_joints, turn_joint
@@ -40,6 +41,8 @@ SINK = 0.004
 #: With a backrest, the buttocks' back ends this far in front of it (m).
 BACK_GAP = 0.04
 BACK_TOUCH = 0.01
+#: A table edge this close in front of the buttocks (m) takes the sitter's hands.
+TABLE_CLOSE = 0.3
 #: The knee joints end at least this far beyond the seat's front edge (m).
 KNEE_CLEARANCE = 0.02
 MAX_RECLINE = np.deg2rad(30.0)
@@ -118,7 +121,9 @@ class Sit(Interaction):
         for side in ("left", "right"):
             turn_joint(pose, f"{side}_knee", "x", -forward)
             turn_joint(pose, f"{side}_ankle", "x", forward)
-        on_table = np.array([s.table is not None and rng.random() < 0.7 for s in spots])
+        # at a table close in front the hands go on it (in the lap they would meet its edge)
+        on_table = np.array([s.table is not None and (s.table[1] < TABLE_CLOSE
+                                                      or rng.random() < 0.6) for s in spots])
         for k in np.flatnonzero(on_table):  # forearms forward, ready for the table
             one = pose.take([k])
             turn_joint(one, "left_elbow", "y", -np.deg2rad(55.0))
@@ -222,10 +227,14 @@ class Sit(Interaction):
         base = pose.take(rows)
         want = np.array([spots[k].table[0] - spots[k].position[1] + 0.01 for k in rows])
 
+        forward = np.tile([0.0, 0.0, 1.0], (len(rows), 1))  # the body frame faces +z
+
         def swung(theta: np.ndarray) -> BodyPose:
             out = base.take(slice(None))
             turn_joint(out, "left_shoulder", "x", -theta)
             turn_joint(out, "right_shoulder", "x", -theta)
+            out.body_pose[:] = flatten_hands(out.body_pose, out.global_orient, forward,
+                                             ctx.model.parents.cpu().numpy())
             return out
 
         def height(theta: np.ndarray) -> np.ndarray:
@@ -234,7 +243,7 @@ class Sit(Interaction):
             v = pose_body(sub, swung(theta)).vertices
             return v[:, in_hands, 1].min(axis=1) - v[:, in_butt, 1].min(axis=1)
 
-        theta = bisect(lambda th: height(th) - want, np.zeros(len(rows)),
+        theta = bisect(lambda th: height(th) - want, np.full(len(rows), -np.deg2rad(40.0)),
                        np.full(len(rows), np.deg2rad(80.0)))
         pose.body_pose[rows] = swung(theta).body_pose
 
