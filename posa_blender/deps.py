@@ -1,12 +1,16 @@
 """Runtime dependencies inside Blender: what is found, where to look, and how to install it.
 
 Pure Python (no ``bpy``): the preferences and operators pass in the paths and flags they read
-from Blender. Blender ships numpy; PyTorch, SciPy, smplx and libigl (scene distances, for
-Populate Scene) are not shipped with the extension (torch, scipy and libigl are
-platform-specific binaries, smplx's licence forbids redistribution), so
+from Blender. Blender ships numpy; PyTorch, SciPy, smplx, libigl (scene distances, for
+Populate Scene) and tqdm (placement's progress) are not shipped with the extension (torch,
+scipy and libigl are platform-specific binaries, smplx's licence forbids redistribution), so
 the user either points the add-on at an existing site-packages folder of the same Python minor
 version, or clicks "Install Dependencies", which runs Blender's own Python with pip into the
 extension's user directory.
+
+:data:`FEATURES` says what each feature needs; ``tests/blender/test_bl_extension.py`` runs the
+features with only Blender's numpy and what the button installs on ``sys.path`` and checks that
+every module posa_model loads for a feature is declared there.
 """
 
 from __future__ import annotations
@@ -21,17 +25,23 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+_NUMPY, _TORCH, _SCIPY = ("numpy", "numpy"), ("torch", "torch"), ("scipy", "scipy")
+_SMPLX, _IGL, _TQDM = ("smplx", "smplx"), ("igl", "libigl"), ("tqdm", "tqdm")
+_POSA = ("posa_model", "posa_model")
+#: (import name, distribution name) of what each feature of the add-on needs at run time
+#: (Populate Scene's list holds for Populate Selected, Regenerate and Refine Placement too;
+#: Guess Classes needs torch and scipy because ``posa_model.scene`` loads them).
+FEATURES: dict[str, tuple[tuple[str, str], ...]] = {
+    "Add Body": (_NUMPY, _TORCH, _SCIPY, _SMPLX, _POSA),
+    "Sample Contacts": (_NUMPY, _TORCH, _SCIPY, _POSA),
+    "Guess Classes": (_NUMPY, _TORCH, _SCIPY, _POSA),
+    "Populate Scene": (_NUMPY, _TORCH, _SCIPY, _SMPLX, _IGL, _TQDM, _POSA),
+}
 #: (import name, distribution name) of every module posa_model needs at run time.
-RUNTIME_MODULES: tuple[tuple[str, str], ...] = (
-    ("numpy", "numpy"),
-    ("torch", "torch"),
-    ("scipy", "scipy"),
-    ("smplx", "smplx"),
-    ("igl", "libigl"),
-    ("posa_model", "posa_model"),
-)
+RUNTIME_MODULES: tuple[tuple[str, str], ...] = tuple(
+    dict.fromkeys(m for needs in FEATURES.values() for m in needs))
 #: What "Install Dependencies" installs (numpy is Blender's own; posa_model ships as a wheel).
-INSTALLED_BY_BUTTON: tuple[str, ...] = ("torch", "scipy", "smplx", "libigl")
+INSTALLED_BY_BUTTON: tuple[str, ...] = ("torch", "scipy", "smplx", "libigl", "tqdm")
 #: PyTorch's own package indexes; the CPU one keeps pip from pulling gigabytes of CUDA libraries.
 TORCH_INDEX = {
     "CPU": "https://download.pytorch.org/whl/cpu",
@@ -84,6 +94,16 @@ def missing_modules(modules: Iterable[tuple[str, str]] = RUNTIME_MODULES) -> lis
     """Import names of the runtime modules Python cannot find (no version lookups: panels call
     this on every redraw)."""
     return [module for module, _ in modules if _find_spec(module) is None]
+
+
+def feature_modules(feature: str) -> tuple[tuple[str, str], ...]:
+    """(import name, distribution name) of what ``feature`` (a key of :data:`FEATURES`) needs."""
+    return FEATURES[feature]
+
+
+def feature_status() -> list[tuple[str, list[str]]]:
+    """(feature, the import names it misses) for every feature (cheap: for ``draw``)."""
+    return [(feature, missing_modules(needs)) for feature, needs in FEATURES.items()]
 
 
 def missing_message(missing: Sequence[str]) -> str:

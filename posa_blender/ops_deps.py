@@ -67,7 +67,8 @@ def stop_polling() -> None:
 
 
 class POSA_OT_install_dependencies(bpy.types.Operator):
-    """Install PyTorch, SciPy and smplx with Blender's Python into the add-on's user folder"""
+    """Install PyTorch, SciPy, smplx, libigl and tqdm with Blender's Python into the add-on's
+    user folder"""
 
     bl_idname = "posa.install_dependencies"
     bl_label = "Install Dependencies"

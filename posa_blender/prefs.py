@@ -81,7 +81,7 @@ class PosaPreferences(bpy.types.AddonPreferences):
     site_packages: StringProperty(
         name="Site-packages", subtype="DIR_PATH", update=_on_site_packages,
         description="An existing site-packages folder (venv or conda env with Blender's Python "
-        "version) that has torch, scipy and smplx",
+        "version) that has torch, scipy, smplx, libigl and tqdm",
     )
     variant: EnumProperty(name="PyTorch", items=VARIANT_ITEMS, default="CPU")
 
@@ -97,6 +97,13 @@ class PosaPreferences(bpy.types.AddonPreferences):
             grid.label(text=status.module, icon="CHECKMARK" if status.found else "ERROR")
             grid.label(text=status.version if status.found else "not found")
             grid.label(text=_short(status.location) if status.found else "")
+        box.label(text="What each feature needs:")
+        features = box.grid_flow(columns=2, even_columns=False, align=True)
+        for feature, missing in deps.feature_status():
+            needs = ", ".join(m for m, _ in deps.FEATURES[feature])
+            features.label(text=feature, icon="ERROR" if missing else "CHECKMARK")
+            features.label(text=f"missing: {', '.join(missing)}" if missing
+                           else f"ready ({needs})")
         box.label(text=f"CUDA: {cuda_text[-1] if cuda_text else deps.cuda_status()}")
         box.operator("posa.refresh_dependencies", icon="FILE_REFRESH")
 
