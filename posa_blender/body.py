@@ -75,11 +75,16 @@ def rig_parts(rig: bpy.types.Object) -> tuple[bpy.types.Armature, bpy.types.Pose
 
 
 def create_body(context: bpy.types.Context, model, *, model_path: str, gender: str,
-                betas: np.ndarray) -> BodyObjects:
+                betas: np.ndarray, name: str = "", location: np.ndarray | None = None,
+                select: bool = True) -> BodyObjects:
     """Add ``model`` (a ``posa_model.body.BodyModel``) shaped by ``betas`` as a rigged mesh.
 
-    The armature is placed so that the rest body's feet stand on the 3D cursor. The objects
-    record what the body is (``Object.posa``: model path, gender, betas).
+    The armature is placed at ``location`` (3,) (Blender world; the rig's origin is the SMPL-X
+    origin of the body, so ``location = smplx_to_blender(transl)`` reproduces a pose's
+    ``transl``), or, when None, so that the rest body's feet stand on the 3D cursor. The mesh
+    is called ``name`` (default "POSA Body" or "SMPL-X <gender>"), the armature ``<name> Rig``.
+    The objects record what the body is (``Object.posa``: model path, gender, betas); with
+    ``select`` the new mesh becomes the only selected and the active object.
     """
     from posa_model.body import JOINT_NAMES, PARENTS, BodyPose, pose_body
     from posa_model.frames import smplx_to_blender
@@ -91,7 +96,7 @@ def create_body(context: bpy.types.Context, model, *, model_path: str, gender: s
     tails = bones.bone_tails(heads, PARENTS)
     faces = np.asarray(model.faces, dtype=np.int64)
     weights = model.lbs_weights.detach().cpu().numpy()
-    label = "POSA Body" if not model_path else f"SMPL-X {gender}"
+    label = name or ("POSA Body" if not model_path else f"SMPL-X {gender}")
 
     scene, view_layer = context.scene, context.view_layer
     if scene is None or view_layer is None:
@@ -100,8 +105,11 @@ def create_body(context: bpy.types.Context, model, *, model_path: str, gender: s
     armature = bpy.data.armatures.new(f"{label} Rig")
     rig = bpy.data.objects.new(f"{label} Rig", armature)
     collection.objects.link(rig)
-    rig.location = scene.cursor.location.copy()
-    rig.location.z -= float(vertices[:, 2].min())
+    if location is None:
+        rig.location = scene.cursor.location.copy()
+        rig.location.z -= float(vertices[:, 2].min())
+    else:
+        rig.location = tuple(float(v) for v in np.asarray(location, dtype=np.float64).reshape(3))
     object_info(rig).role = RIG_ROLE
     _build_bones(view_layer, rig, JOINT_NAMES, PARENTS, heads, tails)
 
@@ -123,10 +131,11 @@ def create_body(context: bpy.types.Context, model, *, model_path: str, gender: s
     info.gender = gender
     info.betas = tuple(_padded(betas, len(info.betas)))
 
-    for other in view_layer.objects:
-        other.select_set(False)
-    obj.select_set(True)
-    view_layer.objects.active = obj
+    if select:
+        for other in view_layer.objects:
+            other.select_set(False)
+        obj.select_set(True)
+        view_layer.objects.active = obj
     return BodyObjects(obj, rig)
 
 
@@ -171,6 +180,33 @@ def apply_pose(rig: bpy.types.Object, global_orient: np.ndarray, body_pose: np.n
     quaternions = bones.quaternions(bones.local_rotation_vectors(rotvecs, rest))
     location = None if transl is None else bones.local_location(transl, rest[0])
     arrays.set_pose(pose, JOINT_NAMES, quaternions, location)
+
+
+def mesh_problem(sampler, world: np.ndarray, sizes: np.ndarray, loops: np.ndarray
+                 ) -> str | None:
+    """Why an evaluated body mesh (world (V, 3), polygon sizes and vertex ids) cannot be fed to
+    ``sampler`` (None if it can): polygons that are not triangles, a mesh that is not the
+    checkpoint's (``sampler.check_body``: vertex count, triangles up to the rotation of their
+    corners), or non-finite positions."""
+    from posa_model.errors import PosaError
+
+    triangles = not (len(sizes) and np.any(sizes != 3))
+    if triangles or len(world) != sampler.num_vertices:
+        faces = loops.reshape(-1, 3) if triangles else np.zeros((0, 3), dtype=np.int64)
+        try:
+            sampler.check_body(faces, "its mesh", num_vertices=len(world))
+        except PosaError as exc:
+            hint = ""
+            if len(world) != sampler.num_vertices:
+                hint = (" (modifiers that add or remove vertices, such as Subdivision, are "
+                        "not supported)")
+            return f"{exc}{hint}"
+    if not triangles:
+        return (f"it has {int(np.count_nonzero(sizes != 3))} polygons that are not triangles "
+                "(the body mesh is all triangles)")
+    if not np.isfinite(world).all():
+        return "some of its vertices are at non-finite positions"
+    return None
 
 
 def reset_pose(rig: bpy.types.Object) -> None:

@@ -6,7 +6,6 @@ import time
 from typing import TYPE_CHECKING
 
 import bpy
-import numpy as np
 from bpy.props import EnumProperty, IntProperty
 
 from . import arrays, body, contacts, deps, prefs, props, runtime
@@ -14,59 +13,8 @@ from . import arrays, body, contacts, deps, prefs, props, runtime
 if TYPE_CHECKING:
     from bpy.stub_internal.rna_enums import OperatorReturnItems as OperatorReturn
 
-#: What sampling needs (smplx only builds bodies).
-SAMPLE_MODULES = (("numpy", "numpy"), ("torch", "torch"), ("scipy", "scipy"),
-                  ("posa_model", "posa_model"))
-
-
-def body_problem(sampler, world: np.ndarray, sizes: np.ndarray, loops: np.ndarray) -> str | None:
-    """Why the evaluated mesh (world (V, 3), polygons) cannot be sampled (None if it can)."""
-    if len(world) != sampler.num_vertices:
-        return (f"its evaluated mesh has {len(world)} vertices, the checkpoint's body has "
-                f"{sampler.num_vertices} (modifiers that add or remove vertices, such as "
-                "Subdivision, are not supported)")
-    if problem := topology_problem(sampler, sizes, loops):
-        return problem
-    if not np.isfinite(world).all():
-        return "some of its vertices are at non-finite positions"
-    return None
-
-
-def topology_problem(sampler, sizes: np.ndarray, loops: np.ndarray) -> str | None:
-    """Why a mesh with these polygons cannot be sampled by ``sampler`` (None if it can).
-
-    The mesh must have the triangles of the checkpoint's body mesh (any order, any rotation of
-    a triangle's corners, the same winding): ``sampler.check_faces`` when posa_model offers it,
-    else a comparison with the full-resolution faces of the sampler's mesh hierarchy.
-    """
-    if len(sizes) and np.any(sizes != 3):
-        return (f"it has {int(np.count_nonzero(sizes != 3))} polygons that are not triangles "
-                "(the body mesh is all triangles)")
-    faces = loops.reshape(-1, 3)
-    check = getattr(sampler, "check_faces", None)
-    if check is not None:
-        from posa_model.errors import PosaError
-
-        try:
-            check(faces)
-        except PosaError as exc:
-            return str(exc)
-        return None
-    expected = np.asarray(sampler.hierarchy.faces[0])
-    if faces.shape != expected.shape:
-        return f"it has {len(faces)} triangles, the checkpoint's body has {len(expected)}"
-    if not np.array_equal(_canonical_triangles(faces), _canonical_triangles(expected)):
-        return ("its triangles differ from the checkpoint's body mesh (same vertex count, "
-                "other topology)")
-    return None
-
-
-def _canonical_triangles(faces: np.ndarray) -> np.ndarray:
-    """(F, 3) triangles rotated to start at their smallest vertex id, rows sorted."""
-    faces = np.asarray(faces, dtype=np.int64)
-    start = np.argmin(faces, axis=1)[:, None]
-    rotated = np.take_along_axis(faces, (start + np.arange(3)) % 3, axis=1)
-    return rotated[np.lexsort(rotated.T[::-1])]
+#: What sampling needs (:data:`.deps.FEATURES`).
+SAMPLE_MODULES = deps.feature_modules("Sample Contacts")
 
 
 class POSA_OT_sample_contacts(bpy.types.Operator):
@@ -102,7 +50,7 @@ class POSA_OT_sample_contacts(bpy.types.Operator):
         obj = found.mesh
         world, sizes, loops = arrays.evaluated_world_vertices(
             obj, context.evaluated_depsgraph_get())
-        if problem := body_problem(loaded.sampler, world, sizes, loops):
+        if problem := body.mesh_problem(loaded.sampler, world, sizes, loops):
             return self._refuse(f"'{obj.name}' is not a supported body: {problem}")
         try:
             samples = loaded.sampler.sample(blender_to_smplx(world)[None],
