@@ -4,17 +4,30 @@ Installed from ``dist/posa_blender-<version>.zip`` it is imported as ``bl_ext.<r
 so every import inside the package is relative; ``posa_model`` (the model code, shipped as a wheel
 in the zip) is imported lazily inside operators, so registering needs neither torch nor scipy.
 
-Layout: ``arrays`` (the one module moving arrays between Blender and numpy), ``body`` and
-``contacts`` (Blender-side tools), ``bones``, ``deps`` and ``runtime`` (pure Python), ``props``,
-``prefs``, ``ops_*`` (operators; ``ops_scene``: Guess Classes, Populate Scene, Refine
-Placement) and ``ui`` (panels).
+Layout: ``arrays`` (the one module moving arrays between Blender and numpy), ``body``,
+``contacts``, ``scene`` (the scene as posa_model sees it) and ``people`` (placed people as
+bodies): Blender-side tools; ``bones``, ``deps`` and ``runtime`` (pure Python), ``props``,
+``prefs``, ``ops_*`` (operators; ``ops_scene``: Guess Classes, Refine Placement;
+``ops_populate``: Populate Scene, Populate Selected, Regenerate, Lock People) and ``ui``
+(panels).
 """
 
 from __future__ import annotations
 
 import bpy
 
-from . import ops_body, ops_contacts, ops_deps, ops_scene, prefs, props, runtime, ui
+from . import (
+    ops_body,
+    ops_contacts,
+    ops_deps,
+    ops_populate,
+    ops_scene,
+    prefs,
+    props,
+    runtime,
+    scene,
+    ui,
+)
 
 classes = (
     *props.classes,
@@ -23,6 +36,7 @@ classes = (
     *ops_contacts.classes,
     *ops_deps.classes,
     *ops_scene.classes,
+    *ops_populate.classes,
     *ui.classes,
 )
 
@@ -42,7 +56,7 @@ def unregister() -> None:
     for cls in reversed(classes):
         bpy.utils.unregister_class(cls)
     runtime.clear()
-    ops_scene.clear_cache()
+    scene.clear_cache()
     from . import deps
 
     deps.remove_from_sys_path(prefs.added_paths)

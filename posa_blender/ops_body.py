@@ -14,7 +14,7 @@ import numpy as np
 from bpy.props import BoolProperty, EnumProperty, IntProperty, StringProperty
 
 from . import body, deps, props
-from .ops_common import BodyModelOptions, ObjectModeOnly
+from .ops_common import BodyModelOptions, ObjectModeOnly, ShapeOption
 
 if TYPE_CHECKING:
     from bpy.stub_internal.rna_enums import OperatorReturnItems as OperatorReturn
@@ -39,7 +39,7 @@ def selected_rig(context: bpy.types.Context) -> tuple[bpy.types.Object | None, s
     return found.rig, ""
 
 
-class POSA_OT_add_body(BodyModelOptions, ObjectModeOnly, bpy.types.Operator):
+class POSA_OT_add_body(BodyModelOptions, ShapeOption, ObjectModeOnly, bpy.types.Operator):
     """Add a body (the stand-in or SMPL-X) with an armature of the 55 SMPL-X joints"""
 
     bl_idname = "posa.add_body"

@@ -1,4 +1,5 @@
-"""What several operators share: the body-model options and the Object-Mode poll (mixins)."""
+"""What several operators share: the body-model and shape options and the Object-Mode poll
+(mixins)."""
 
 from __future__ import annotations
 
@@ -30,11 +31,10 @@ class ObjectModeOnly(_OperatorMixin):
 
 
 class BodyModelOptions:
-    """Mixin: which body model an operator creates (stand-in or SMPL-X, gender, shape)."""
+    """Mixin: which body model an operator creates (stand-in or SMPL-X, gender)."""
 
     model: EnumProperty(name="Model", items=props.MODEL_ITEMS, default="STANDIN")
     gender: EnumProperty(name="Gender", items=props.GENDER_ITEMS, default="neutral")
-    betas: FloatVectorProperty(name="Shape", size=props.NUM_BETAS, soft_min=-3, soft_max=3)
     model_path: StringProperty(
         name="Model Path", subtype="FILE_PATH", options={"SKIP_SAVE"},
         description="SMPL-X model file or folder for Model = SMPL-X (for scripts); empty: the "
@@ -60,3 +60,10 @@ class BodyModelOptions:
             return runtime.body_model(model_path, self.gender), model_path
         except PosaError as exc:
             return str(exc)
+
+
+class ShapeOption:
+    """Mixin: the shape (betas) of the one body an operator adds (Populate Scene draws a shape
+    per person instead)."""
+
+    betas: FloatVectorProperty(name="Shape", size=props.NUM_BETAS, soft_min=-3, soft_max=3)

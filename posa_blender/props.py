@@ -50,25 +50,18 @@ CLASS_ITEMS = [
       for i, name in enumerate(MPCAT40_NAMES) if i),
 ]
 UNLABELLED = "void"
-#: Body poses for "Populate Scene": preset names taken in turn, body by body.
-POSE_MIXES: dict[str, tuple[str, ...]] = {
-    "MIXED": ("sit", "stand", "lie_back", "sit_low", "lean_back"),
-    "SIT": ("sit", "sit_low"),
-    "STAND": ("stand", "lean_back", "reach_forward"),
-    "LIE": ("lie_back", "lie_side"),
-}
-POSE_MIX_ITEMS = [
-    ("MIXED", "Mixed", "Sitting, standing, lying and leaning bodies in turn"),
-    ("SIT", "Sitting", "Sitting upright and sitting low, in turn"),
-    ("STAND", "Standing", "Standing, leaning back and reaching forward, in turn"),
-    ("LIE", "Lying", "Lying on the back and on the side, in turn"),
-    ("PRESET", "Preset", "Every body in the pose preset chosen in the Body panel"),
+#: "Fill" of Populate Scene (``--fill``): someone on every free seat, on every free bed place.
+FILL_ITEMS = [
+    ("seats", "Seats", "One sitter on every free seat (chairs, stools, sofas, benches)"),
+    ("beds", "Beds", "One person lying in every free bed place"),
 ]
 #: Where an object's POSA class came from (``Object.posa.class_source``), in the words of
-#: ``posa_model.scene.MeshObject.class_source``: chosen by hand (or stored in the file), from a
-#: class mapping, or ``"guess:<word>"`` (guessed from the word ``<word>`` of the name).
+#: ``posa_model.scene.MeshObject.class_source``: chosen by hand, from a class mapping,
+#: ``"guess:<word>"`` (guessed from the word ``<word>`` of the name) or ``"file:<key>"`` (the
+#: imported file's label: a glTF extras key of ``posa_model.scene.files.LABEL_KEYS``).
 CLASS_SET_BY_HAND = "label"
 CLASS_FROM_MAPPING = "classes"
+CLASS_FROM_FILE = "file:"
 
 _preset_items_cache: list[tuple[str, str, str]] = []
 
@@ -120,16 +113,41 @@ class PosaSceneSettings(bpy.types.PropertyGroup):
         name="Sample Shown", default=0, min=0, update=_redisplay,
         description="Which stored sample the colours show",
     )
-    n_bodies: IntProperty(
-        name="Bodies", default=5, min=1, max=200, description="Bodies to place in the scene",
+    people: StringProperty(
+        name="People", description="Exact counts per interaction, e.g. 'sit:3,lie:1,stand:2' "
+        "(sit, lie, stand, lean, kneel); empty: not used",
     )
-    pose_mix: EnumProperty(name="Poses", items=POSE_MIX_ITEMS, default="MIXED")
+    bodies: IntProperty(
+        name="Bodies", default=0, min=0, max=2000,
+        description="A number of people shared out by Mix over what the room offers (0: not "
+        "used; with nothing else set, 10 people in the default mix)",
+    )
+    mix: StringProperty(
+        name="Mix", description="Weights for Bodies, e.g. 'sit:3,stand:1' (empty: the "
+        "interactions' own weights)",
+    )
+    fill: EnumProperty(
+        name="Fill", items=FILL_ITEMS, options={"ENUM_FLAG"}, default=set(),
+        description="Someone on every free seat and/or bed place",
+    )
+    on: StringProperty(
+        name="On", description="Only these objects' seats and beds: names or glob patterns, "
+        "e.g. 'Chair.*,Sofa' (alone: fill them)",
+    )
     populate_seed: IntProperty(
-        name="Seed", default=0, min=0, description="The same seed gives the same placements",
+        name="Seed", default=0, min=0, description="The same seed gives the same people",
     )
-    resolution: FloatProperty(
+    grid_resolution: FloatProperty(
         name="Grid Resolution", default=0.05, min=0.01, max=0.5, subtype="DISTANCE",
         unit="LENGTH", description="Spacing of the scene's distance grid (finer is slower)",
+    )
+    replace: BoolProperty(
+        name="Replace Unlocked People", default=False,
+        description="Remove the people placed before (except locked ones) instead of adding "
+        "people around them",
+    )
+    last_populate: StringProperty(
+        name="Last Populate", description="What the last Populate call placed (its summary)",
     )
     refine_radius: FloatProperty(
         name="Radius", default=1.0, min=0.05, max=20.0, subtype="DISTANCE", unit="LENGTH",
@@ -161,7 +179,13 @@ class PosaObjectInfo(bpy.types.PropertyGroup):
     )
     class_source: StringProperty(
         name="Class Source", description="Where the POSA class came from: 'label' (by hand), "
-        "'classes' (a class mapping) or 'guess:<word>' (guessed from a word of the name)",
+        "'classes' (a class mapping), 'guess:<word>' (guessed from a word of the name) or "
+        "'file:<key>' (the imported file's label)",
+    )
+    locked: BoolProperty(
+        name="Locked", default=False,
+        description="A locked person is never moved, regenerated or replaced; populating and "
+        "regenerating place others around them",
     )
 
 
@@ -200,13 +224,15 @@ def class_source(obj: bpy.types.Object) -> str:
         return "none"
     if source == CLASS_FROM_MAPPING or (source.startswith("guess:") and len(source) > 6):
         return source
-    return CLASS_SET_BY_HAND
+    return CLASS_SET_BY_HAND  # by hand, or the file's own label (posa_model's word for both)
 
 
 def describe_class_source(source: str) -> str:
     """``class_source`` in words, for the panel and reports."""
     if source.startswith("guess:"):
         return f"guessed from the name ('{source[6:]}')"
+    if source.startswith(CLASS_FROM_FILE):
+        return f"from the file ('{source[len(CLASS_FROM_FILE):]}')"
     return {CLASS_SET_BY_HAND: "set by hand", CLASS_FROM_MAPPING: "from a class mapping"}.get(
         source, "")
 

@@ -6,7 +6,7 @@ import bpy
 import bpy.utils.previews
 import numpy as np
 
-from . import body, contacts, deps, ops_scene, props, runtime
+from . import body, contacts, deps, ops_populate, people, props, runtime, scene
 
 _icons: dict[str, bpy.utils.previews.ImagePreviewCollection] = {}
 
@@ -179,60 +179,97 @@ class POSA_PT_scene(bpy.types.Panel):
         if layout is None or context.scene is None:
             return
         settings = props.scene_settings(context)
-        missing = deps.missing_modules(ops_scene.PLACE_MODULES)
+        missing = deps.missing_modules(ops_populate.POPULATE_MODULES)
         if missing:
             _missing_box(layout, missing)
 
         active = context.active_object
-        if active is not None and active.type == "MESH" and not ops_scene.is_body(active):
+        if active is not None and active.type == "MESH" and not scene.is_body(active):
             info = props.object_info(active)
             layout.prop(info, "semantic_class", text=active.name)
-            if source := props.describe_class_source(props.class_source(active)):
-                layout.label(text=f"Class {source}")
-        elif active is not None and ops_scene.is_body(active):
-            layout.label(text=f"{active.name} is a body", icon="ARMATURE_DATA")
-        else:
+            class_id, source = scene.effective_class(active, resolve=False)
+            label = scene.file_label(active, resolve=False)
+            if class_id and class_id != props.class_id(active):  # the file's label counts
+                name = props.CLASS_ITEMS[class_id][1] if class_id > 0 else ""
+                if label is not None and not name:
+                    name = str(label.value)
+                layout.label(text=f"Class {props.describe_class_source(source)}: {name}")
+            elif text := props.describe_class_source(source):
+                layout.label(text=f"Class {text}")
+        elif active is None or not scene.is_body(active):
             layout.label(text="Select a mesh to set its POSA class", icon="INFO")
-        meshes = ops_scene.scene_meshes(context.scene)
-        labelled = sum(1 for o in meshes if props.class_id(o) != 0)
+        labelled, from_file, total = scene.labelled_count(context.scene)
         layout.operator("posa.guess_classes", icon="VIEWZOOM")
-        layout.label(text=f"{labelled} of {len(meshes)} scene meshes have a POSA class")
+        note = f" ({from_file} from the file)" if from_file else ""
+        layout.label(text=f"{labelled} of {total} scene meshes have a POSA class{note}")
+        if total > labelled:
+            layout.label(text="the others are obstacles nobody touches")
 
         layout.separator()
         col = layout.column()
-        col.prop(settings, "n_bodies")
-        col.prop(settings, "pose_mix")
-        if settings.pose_mix == "PRESET":
-            col.prop(settings, "preset")
+        col.prop(settings, "people")
+        col.prop(settings, "bodies")
+        mix = col.row()
+        mix.enabled = settings.bodies > 0
+        mix.prop(settings, "mix")
+        col.row().prop(settings, "fill", expand=True)
+        col.prop(settings, "on")
         col.prop(settings, "populate_seed")
         col.prop(settings, "device")
-        col.prop(settings, "resolution")
+        col.prop(settings, "grid_resolution")
+        col.prop(settings, "replace")
         row = layout.row()
         row.enabled = labelled > 0
         op = row.operator("posa.populate_scene", icon="COMMUNITY")
-        op.n_bodies = settings.n_bodies
-        op.pose_mix = settings.pose_mix
-        op.preset = settings.preset
-        op.seed = settings.populate_seed
-        op.device = settings.device
-        op.resolution = settings.resolution
-        op.model = settings.body_model
-        op.gender = settings.gender
-        op.betas = settings.betas
+        op.people, op.bodies, op.mix = settings.people, settings.bodies, settings.mix
+        op.fill, op.on, op.replace = settings.fill, settings.on, settings.replace
+        _placement_options(op, settings)
+        op.model, op.gender = settings.body_model, settings.gender
+        row = layout.row()
+        furniture = [o for o in context.selected_objects
+                     if o.type == "MESH" and not scene.is_body(o)]
+        row.enabled = labelled > 0 and bool(furniture)
+        op = row.operator("posa.populate_selected", icon="RESTRICT_SELECT_OFF")
+        _placement_options(op, settings)
+        op.model, op.gender = settings.body_model, settings.gender
         if labelled == 0:
             layout.label(text="Nothing to interact with: label the scene first", icon="INFO")
+        elif settings.last_populate:
+            layout.label(text=settings.last_populate, icon="INFO")
 
         layout.separator()
+        found = body.find_body(active)
+        person = found is not None and scene.is_body(found.mesh)
+        if found is not None and person:
+            record = people.placement(found.mesh)
+            info = props.object_info(found.mesh)
+            box = layout.box()
+            what = record.get("spot") or record.get("interaction") or "not placed by Populate"
+            box.label(text=f"{found.mesh.name}: {what}", icon="ARMATURE_DATA")
+            box.prop(info, "locked", icon="LOCKED" if info.locked else "UNLOCKED")
+            row = box.row(align=True)
+            row.operator("posa.lock_people", text="Lock Selected", icon="LOCKED").lock = True
+            row.operator("posa.lock_people", text="Unlock Selected", icon="UNLOCKED").lock = False
+            row = box.row(align=True)
+            row.enabled = bool(record.get("interaction")) and not info.locked
+            op = row.operator("posa.regenerate_people", icon="FILE_REFRESH")
+            _placement_options(op, settings, seed=False)
         row = layout.row(align=True)
         row.prop(settings, "refine_radius")
         refine = row.row(align=True)
-        found = body.find_body(active)
-        refine.enabled = found is not None and ops_scene.is_body(found.mesh) and labelled > 0
+        refine.enabled = (person and found is not None and not people.is_locked(found.mesh)
+                          and labelled > 0)
         op = refine.operator("posa.refine_placement", icon="SNAP_ON")
         op.radius = settings.refine_radius
+        _placement_options(op, settings)
+
+
+def _placement_options(op, settings: props.PosaSceneSettings, seed: bool = True) -> None:
+    """The scene panel's seed, device and grid resolution on an operator button."""
+    if seed:
         op.seed = settings.populate_seed
-        op.device = settings.device
-        op.resolution = settings.resolution
+    op.device = settings.device
+    op.grid_resolution = settings.grid_resolution
 
 
 classes = (POSA_PT_body, POSA_PT_contacts, POSA_PT_legend, POSA_PT_scene)
