@@ -1,22 +1,27 @@
-"""Headless: populate a scene with bodies, save a .blend and (optionally) render it.
+"""Headless: populate a scene with people, save a .blend and (optionally) render it.
 
-    blender -b room.blend -P scripts/populate_scene.py -- --bodies 6 --seed 0 --out out.blend \
-        [--render out.png] [--guess-classes]
-    python scripts/populate_scene.py -- --scene room.blend --bodies 6 --out out.blend
+    blender -b room.blend -P scripts/populate_scene.py -- --people "sit:3,lie:1,stand:2" \
+        --seed 0 --out out.blend [--render out.png] [--guess-classes]
+    python scripts/populate_scene.py -- --scene room.glb --bodies 6 --out out.blend
+    python scripts/populate_scene.py -- --scene room.glb --fill seats --on "Chair.*" --out o.blend
 
-The second form needs the ``bpy`` module (``pip install bpy==4.5.4``). Arguments go after
-``--``. ``--scene`` opens a .blend, or imports a .glb/.gltf/.obj/.ply into an empty file (one
+The second and third forms need the ``bpy`` module (``pip install bpy==4.5.4``). Arguments go
+after ``--``. Who to place: ``--people``, ``--bodies``/``--mix``, ``--fill``, ``--on``,
+``--seed``, ``--device`` and ``--grid-resolution``, the options of ``python -m posa_model.place``
+with the same meanings (:mod:`posa_model.populate.options`); ``--resolution`` is the render's
+size. ``--scene`` opens a .blend, or imports a .glb/.gltf/.obj/.ply into an empty file (one
 object per node or mesh, y-up files turned z-up by Blender's importers); inside Blender it
 replaces the file given on Blender's command line. The same operators as the N-panel's Scene
 panel run (``posa.guess_classes`` with ``--guess-classes``, ``posa.populate_scene``), from the
 add-on in this checkout unless an installed POSA extension is already enabled. Objects are
-labelled by their POSA Class (set in the file, guessed from names, or given with ``--classes``,
-a JSON file mapping object names or glob patterns to MPCAT40 class names or ids). ``--render``
+labelled by their POSA Class (set in the file, the file's own ``posa_class`` labels, guessed
+from names, or given with ``--classes``, a JSON file mapping object names or glob patterns to
+MPCAT40 class names or ids); objects without one are obstacles. ``--render``
 renders the populated room with Cycles on the CPU from above a corner, the walls on the
 camera's side and the ceiling hidden, objects in their class colours and bodies by contact
 probability.
-Exit status 0 on success (also when some bodies found no place: the operator's warnings say
-why), 1 with a message on stderr otherwise.
+Exit status 0 on success (also when some people found no place: the operator's warnings say
+why), 2 for bad arguments, 1 with a message on stderr otherwise.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from batch_common import (  # noqa: E402
+    ROOT,
     ScriptError,
     add_output_arguments,
     call,
@@ -40,30 +46,31 @@ from batch_common import (  # noqa: E402
     world_bounds,
 )
 
-#: --poses values that name a mix of presets (Scene panel "Poses"); anything else is a preset.
-MIXES = {"mixed": "MIXED", "sitting": "SIT", "standing": "STAND", "lying": "LIE"}
 IMPORTERS = {".glb": "gltf", ".gltf": "gltf", ".obj": "obj", ".ply": "ply"}
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
+    try:  # posa_model: the installed extension's wheel, or this checkout
+        from posa_model.populate.options import add_people_arguments
+    except ImportError:
+        sys.path.insert(0, str(ROOT))
+        from posa_model.populate.options import add_people_arguments
+    from posa_model.errors import PosaError
+    from posa_model.populate.options import people_request
+
     parser = argparse.ArgumentParser(
         prog="populate_scene.py",
-        description="Place POSA bodies in a scene's labelled objects, save a .blend, render a "
-        "picture. Arguments go after '--' (blender -b in.blend -P scripts/populate_scene.py -- "
-        "ARGS).",
+        description="Place people in a scene where it offers room (POSA's contact maps), save "
+        "a .blend, render a picture. Arguments go after '--' (blender -b in.blend -P "
+        "scripts/populate_scene.py -- ARGS).",
     )
     parser.add_argument("--scene", type=Path, default=None,
                         help="scene file: .blend, .glb/.gltf, .obj or .ply (default: the file "
                         "Blender opened)")
-    parser.add_argument("--bodies", type=int, default=5, help="bodies to place (default 5)")
-    parser.add_argument("--poses", default="mixed",
-                        help=f"a mix ({', '.join(MIXES)}) or one preset name (sit, stand, ...)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    parser.add_argument("--grid-resolution", type=float, default=0.05,
-                        help="scene distance grid spacing in metres (default 0.05)")
+    add_people_arguments(parser)
     parser.add_argument("--guess-classes", action="store_true",
-                        help="guess every object's POSA class from its name first")
+                        help="guess every object's POSA class from its name (or its file's "
+                        "label) first")
     parser.add_argument("--classes", type=Path, default=None,
                         help="JSON {object name or glob pattern: class name or id} setting "
                         "POSA classes")
@@ -73,10 +80,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     add_output_arguments(parser, resolution="960x540")
     args = parser.parse_args(argv)
     check_output_arguments(parser, args)
-    if args.bodies < 1:
-        parser.error(f"--bodies must be at least 1, found {args.bodies}")
     if args.scene is not None and args.scene.suffix.lower() not in (".blend", *IMPORTERS):
         parser.error(f"--scene must be .blend, {', '.join(IMPORTERS)}, found {args.scene}")
+    try:
+        people_request(args.people, args.bodies, args.mix, args.fill, args.on)
+    except PosaError as exc:
+        parser.error(str(exc))
+    device = args.device.split(":")[0]
+    if device not in ("auto", "cpu", "cuda") or args.device.split(":")[1:] not in ([], ["0"]):
+        parser.error(f"--device: the Blender operators run on auto, cpu or cuda (the first "
+                     f"GPU), found {args.device!r}")
+    args.operator_device = device.upper()
     return args
 
 
@@ -94,11 +108,11 @@ def run(args: argparse.Namespace) -> str:
             obj.select_set(False)  # nothing selected: Guess Classes labels every scene mesh
         call(bpy.ops.posa.guess_classes)
 
-    pose_mix = MIXES.get(args.poses.lower(), "PRESET")
-    preset = args.poses if pose_mix == "PRESET" else "sit"
     started = time.perf_counter()
-    call(bpy.ops.posa.populate_scene, n_bodies=args.bodies, pose_mix=pose_mix, preset=preset,
-         seed=args.seed, device=args.device.upper(), resolution=args.grid_resolution,
+    fill = {f.strip() for f in (args.fill or "").split(",") if f.strip()}
+    call(bpy.ops.posa.populate_scene, people=args.people or "", bodies=args.bodies or 0,
+         mix=args.mix or "", fill=fill, on=args.on or "", seed=args.seed,
+         device=args.operator_device, grid_resolution=args.grid_resolution,
          model="STANDIN" if args.body == "standin" else "SMPLX", gender=args.gender,
          model_path="" if args.body == "standin" else str(Path(args.body).expanduser().resolve()))
     elapsed = time.perf_counter() - started
@@ -107,12 +121,14 @@ def run(args: argparse.Namespace) -> str:
     bpy.ops.wm.save_as_mainfile(filepath=str(args.out.resolve()))
     placed = [o for o in bpy.context.scene.objects if "posa_placement" in o.keys()
               and o.posa.role == "BODY"]
-    lines = [f"saved {args.out} ({len(placed)} of {args.bodies} bodies placed in {elapsed:.1f} s)"]
+    summary = bpy.context.scene.posa.last_populate
+    lines = [f"saved {args.out} in {elapsed:.1f} s: {summary}"]
     for obj in sorted(placed, key=lambda o: o.name):
         record = obj["posa_placement"].to_dict()
-        numbers = ", ".join(f"{k} {v:.3f}" for k, v in record.items()
-                            if isinstance(v, float) and k != "yaw")
-        lines.append(f"  {obj.name} ({record.get('pose', '?')}): {numbers}")
+        numbers = ", ".join(f"{k} {record[k]:.3f}" for k in ("non_collision", "touch",
+                                                             "semantic_match") if k in record)
+        lines.append(f"  {obj.name} ({record.get('spot') or record.get('interaction', '?')}): "
+                     f"{numbers}")
     if args.render is not None:
         render(bpy, args)
         lines.append(f"rendered {args.render}")
@@ -230,7 +246,6 @@ def render(bpy, args: argparse.Namespace) -> None:
 def _linear(srgb):
     """sRGB (3,) in [0, 1] -> linear RGB tuple (Blender's colours are linear)."""
     return tuple(c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in srgb)
-
 
 
 def main(argv: list[str]) -> int:
