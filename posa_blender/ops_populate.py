@@ -239,8 +239,9 @@ class POSA_OT_populate_scene(_Populate, bpy.types.Operator):
 
 
 class POSA_OT_populate_selected(_Populate, bpy.types.Operator):
-    """Give each selected object the people that use it: a sitter on every free seat of chairs,
-    stools, sofas and benches, a person lying in every free bed place"""
+    """Give each selected object (or the piece of furniture an empty groups) the people that
+    use it: a sitter on every free seat of chairs, stools, sofas and benches, a person lying
+    in every free bed place"""
 
     bl_idname = "posa.populate_selected"
     bl_label = "Populate Selected"
@@ -250,8 +251,8 @@ class POSA_OT_populate_selected(_Populate, bpy.types.Operator):
     def _who(self, context: bpy.types.Context):
         from posa_model.populate.options import people_request
 
-        chosen = sorted(o.name for o in context.selected_objects
-                        if o.type == "MESH" and not scene.is_body(o))
+        chosen = sorted(o.name for o in context.selected_objects  # a piece or its parts
+                        if (o.type == "MESH" and not scene.is_body(o)) or o.type == "EMPTY")
         if not chosen:
             return ("Nothing is selected: select the furniture to populate (chairs, sofas, "
                     "beds, ...)")

@@ -54,7 +54,7 @@ def move_body(found: body.BodyObjects, transform: np.ndarray, matrix_world: np.n
 class POSA_OT_guess_classes(bpy.types.Operator):
     """Set the POSA class of the selected meshes (all scene meshes when none is selected) from
     the labels their file carried ('posa_class' in glTF extras), else from their names
-    ("Chair.001" -> chair, "Couch" -> sofa)"""
+    ("Chair.001" -> chair, "Couch" -> sofa) or their parents' ("Blanket" under "Bed_Double")"""
 
     bl_idname = "posa.guess_classes"
     bl_label = "Guess Classes"
@@ -96,15 +96,18 @@ class POSA_OT_guess_classes(bpy.types.Operator):
                 bad.append(label.problem)
         rest = [o for o in todo
                 if (label := labels[o.name]) is None or label.class_id <= 0]
-        guesses = guess_classes([o.name for o in rest])
+        guesses = guess_classes({n for o in rest for n in (o.name, *scene.parents(o))})
         found, unknown = [], []
         for obj in rest:
-            class_id, source = guesses[obj.name]
+            # a part whose own name says nothing takes its piece's (a parent's) class
+            named = next((n for n in (obj.name, *scene.parents(obj)) if guesses[n][0]), "")
+            class_id, source = guesses[named] if named else (0, "none")
             if class_id == 0:
                 unknown.append(obj.name)
                 continue
             props.set_class(obj, int(class_id), source)
-            found.append(f"{obj.name} -> {MPCAT40_NAMES[int(class_id)]} ('{source[6:]}')")
+            via = f" of '{named}'" if named != obj.name else ""
+            found.append(f"{obj.name} -> {MPCAT40_NAMES[int(class_id)]} ('{source[6:]}'{via})")
         scope = "selected" if selected else "scene"
         lines = []
         if from_file:

@@ -49,6 +49,17 @@ def scene_bodies(scene: bpy.types.Scene) -> list[bpy.types.Object]:
     return sorted((o for o in scene.objects if is_body(o)), key=lambda o: o.name)
 
 
+def parents(obj: bpy.types.Object) -> tuple[str, ...]:
+    """The names of the objects above ``obj`` (its parent first), as
+    ``posa_model.scene.MeshObject.parents`` takes them."""
+    out: list[str] = []
+    parent = obj.parent
+    while parent is not None and len(out) < 64:
+        out.append(parent.name)
+        parent = parent.parent
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class FileLabel:
     """The class an imported file gave an object: ``key`` (the custom property, e.g.
@@ -134,7 +145,7 @@ def labelled_count(scene: bpy.types.Scene) -> tuple[int, int, int]:
 
 def mesh_objects(objects: list[bpy.types.Object], depsgraph: bpy.types.Depsgraph) -> list:
     """``posa_model.scene.MeshObject`` per object with triangles (SMPL-X world), with its
-    effective class (0: an obstacle)."""
+    effective class (0: an obstacle) and its parents' names (``on`` patterns match them)."""
     from posa_model.frames import blender_to_smplx
     from posa_model.scene import MeshObject
 
@@ -150,7 +161,8 @@ def mesh_objects(objects: list[bpy.types.Object], depsgraph: bpy.types.Depsgraph
             source = "label"  # posa_model's word for a file's own label
         else:
             source = props.class_source(obj)
-        out.append(MeshObject(obj.name, blender_to_smplx(world), faces, class_id, source))
+        out.append(MeshObject(obj.name, blender_to_smplx(world), faces, class_id, source,
+                              parents=parents(obj)))
     return out
 
 

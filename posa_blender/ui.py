@@ -227,7 +227,7 @@ class POSA_PT_scene(bpy.types.Panel):
         op.model, op.gender = settings.body_model, settings.gender
         row = layout.row()
         furniture = [o for o in context.selected_objects
-                     if o.type == "MESH" and not scene.is_body(o)]
+                     if (o.type == "MESH" and not scene.is_body(o)) or o.type == "EMPTY"]
         row.enabled = labelled > 0 and bool(furniture)
         op = row.operator("posa.populate_selected", icon="RESTRICT_SELECT_OFF")
         _placement_options(op, settings)

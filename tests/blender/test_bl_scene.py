@@ -65,6 +65,21 @@ def test_guess_classes_works_on_the_selection_and_keeps_classes_set_by_hand():
     assert bpy.data.objects["Bed"].posa.semantic_class == "bed"
 
 
+def test_a_part_takes_its_pieces_class_and_posa_model_gets_its_parents(capfd):
+    """A mesh whose own name says nothing under an empty "Bed_Double" (as glTF files group a
+    piece's parts): Guess Classes gives it the piece's class; posa_model sees the parents."""
+    piece = bpy.data.objects.new("Bed_Double", None)
+    bpy.context.scene.collection.objects.link(piece)
+    part = build_room({"Mesh.003": Boxes([[0, 0.3, 0]], [[1, 0.3, 1]], [0.0], [0], [0])})
+    part["Mesh.003"].parent = piece
+    select_only(None)
+    assert bpy.ops.posa.guess_classes() == {"FINISHED"}
+    assert part["Mesh.003"].posa.semantic_class == "bed"
+    assert "Mesh.003 -> bed ('bed' of 'Bed_Double')" in "".join(capfd.readouterr())
+    sent = scene.mesh_objects([part["Mesh.003"]], bpy.context.evaluated_depsgraph_get())
+    assert sent[0].parents == ("Bed_Double",) and sent[0].class_id == 11
+
+
 # --------------------------------------------------------------------------------------------
 # labels from the file
 
