@@ -239,9 +239,16 @@ def test_populate_selected_seats_only_the_selected_chairs_then_regenerate_and_lo
     assert bpy.ops.posa.lock_people() == {"FINISHED"}
     assert kept.posa.locked and not redone.posa.locked
     redone.select_set(True)
-    name = redone.name
-    assert bpy.ops.posa.regenerate_people(device="CPU") == {"FINISHED"}
+    name, kept_name = redone.name, kept.name
+    bpy.ops.ed.undo_push(message="before regenerating")
+    assert bpy.ops.posa.regenerate_people("EXEC_DEFAULT", True, device="CPU") == {"FINISHED"}
     assert "is locked: left as it is" in output(capfd)
+    new_vertices = evaluated_smplx(bpy.data.objects[name])
+    bpy.ops.ed.undo()  # the old person is back (object references go stale: look them up)
+    np.testing.assert_allclose(evaluated_smplx(bpy.data.objects[name]), old, atol=1e-6)
+    bpy.ops.ed.redo()
+    np.testing.assert_allclose(evaluated_smplx(bpy.data.objects[name]), new_vertices, atol=1e-6)
+    kept = bpy.data.objects[kept_name]
     assert len(bodies()) == 2 and bpy.data.objects.get(name) is not None
     new = bpy.data.objects[name]
     np.testing.assert_allclose(evaluated_smplx(kept), kept_vertices, atol=1e-6)
