@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -164,14 +165,18 @@ class Sampler:
 
     @torch.inference_mode()
     def sample_tensors(self, vertices: np.ndarray | torch.Tensor, n_samples: int = 1,
-                       seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+                       seed: int | Sequence[int] = 0) -> tuple[torch.Tensor, torch.Tensor]:
         """Decode on the sampler's device; returns full-resolution (contact (B, n, V),
-        class logits (B, n, V, 42)) tensors. Same seed, same result."""
+        class logits (B, n, V, 42)) tensors. Same seed, same result. ``seed`` may be one seed
+        per body: body ``b``'s maps are then exactly those of sampling it alone with
+        ``seed[b]`` (many bodies decoded in one batch, each reproducible on its own)."""
         if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
             raise InputShapeError(f"n_samples must be a positive int, got {n_samples!r}")
-        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not (
-                0 <= int(seed) <= MAX_SEED):
-            raise InputShapeError(f"seed must be an int in 0..2**63-1, got {str(seed)[:40]}")
+        seeds = list(seed) if isinstance(seed, Sequence | np.ndarray) else [seed]
+        for one in seeds:
+            if isinstance(one, bool) or not isinstance(one, int | np.integer) or not (
+                    0 <= int(one) <= MAX_SEED):
+                raise InputShapeError(f"seed must be an int in 0..2**63-1, got {str(one)[:40]}")
         canon = self.canonical_vertices(vertices)
         batch = canon.shape[0]
         channels = self.model.config.feature_dim
@@ -182,8 +187,16 @@ class Sampler:
                 f"{channels} channels need {needed / 2**30:.1f} GiB, more than the limit of "
                 f"{MAX_DECODE_BYTES / 2**30:.0f} GiB: sample fewer at a time"
             )
-        generator = torch.Generator(device="cpu").manual_seed(int(seed))
-        z = torch.randn((batch, n_samples, self.model.config.z_dim), generator=generator)
+        z_dim = self.model.config.z_dim
+        if len(seeds) == 1:
+            generator = torch.Generator(device="cpu").manual_seed(int(seeds[0]))
+            z = torch.randn((batch, n_samples, z_dim), generator=generator)
+        elif len(seeds) == batch:
+            z = torch.cat([torch.randn((1, n_samples, z_dim), generator=torch.Generator(
+                device="cpu").manual_seed(int(one))) for one in seeds])
+        else:
+            raise InputShapeError(f"seed: expected one seed or one per body ({batch}), found "
+                                  f"{len(seeds)}")
         z = z.reshape(batch * n_samples, -1).to(self.device)
         canon = canon.repeat_interleave(n_samples, dim=0)
         logits = self.model.decode_logits(z, canon)
@@ -191,14 +204,16 @@ class Sampler:
         full = self.upsample(values).reshape(batch, n_samples, self.num_vertices, -1)
         return full[..., 0], full[..., 1:]
 
-    def sample(self, vertices: np.ndarray | torch.Tensor, n_samples: int = 1, seed: int = 0,
+    def sample(self, vertices: np.ndarray | torch.Tensor, n_samples: int = 1,
+               seed: int | Sequence[int] = 0,
                return_semantic_probs: bool = False, threshold: float = 0.5) -> ContactSamples:
         """Sample ``n_samples`` feature maps for each body.
 
         Args:
             vertices: (B, V, 3) or (V, 3) posed full-resolution vertices in the body's world
                 frame (SMPL-X convention: y up, metres). Any position and heading.
-            n_samples: maps per body. seed: the same seed gives the same maps.
+            n_samples: maps per body. seed: the same seed gives the same maps; one seed per
+                body samples each body as if alone (see :meth:`sample_tensors`).
             return_semantic_probs: also return (B, n, V, 42) class probabilities.
             threshold: contact probability above which a vertex is in contact.
         """

@@ -17,6 +17,7 @@ import igl
 import numpy as np
 import torch
 
+from ..classes import CLASS_ID
 from ..scene.grid import SceneGrid
 
 __all__ = ["SceneShell", "box", "penetration_depth", "rasterize", "rotate", "to_local",
@@ -97,6 +98,10 @@ class SceneShell:
     def __init__(self, grid: SceneGrid, depth: float = 0.1):
         self.grid = grid
         inside = (grid.sdf <= 0) & (grid.sdf > -depth)
+        # floors and walls are not thin objects a body could swallow (thin planes are made
+        # solid slabs), and their nodes are most of the shell
+        inside &= ~np.isin(grid.semantics, [CLASS_ID["floor"], CLASS_ID["wall"],
+                                            CLASS_ID["ceiling"]])
         i, j, k = np.nonzero(inside)
         coords = grid.node_coords()
         self.nodes = np.stack([coords[0][i], coords[1][j], coords[2][k]], axis=1)

@@ -72,6 +72,9 @@ class BodyMaps:
         return len(self.map_ids) > 0
 
 
+_BATCH = 16  # bodies decoded together on a GPU
+
+
 def seed_for(seed: int, index: int, stream: int = 0) -> int:
     """A 63-bit seed for body ``index`` (and a sub-``stream``) derived from the run's seed."""
     state = np.random.SeedSequence([int(seed) & 0xFFFFFFFF, int(index), int(stream)])
@@ -115,11 +118,19 @@ def choose_maps(sampler, vertices: list[np.ndarray], present: set[int],
     vertices whose predicted contacts are dropped (not required: feet hanging), or None.
     """
     out = []
-    for index, verts in enumerate(vertices):
-        samples = sampler.sample(verts[None], n_samples=config.maps,
-                                 seed=seed_for(config.seed, index),
+    batches = {}
+    # each body keeps its own seed; decoding is memory bound on a CPU (a body at a time is
+    # fastest there), a GPU wants batches
+    step = _BATCH if str(getattr(sampler, "device", "cpu")).startswith("cuda") else 1
+    for start in range(0, len(vertices), step):
+        rows = range(start, min(start + step, len(vertices)))
+        samples = sampler.sample(np.stack([vertices[i] for i in rows]), n_samples=config.maps,
+                                 seed=[seed_for(config.seed, i) for i in rows],
                                  threshold=config.contact_threshold)
-        contact, semantics = samples.contact[0], samples.semantics[0]
+        for j, i in enumerate(rows):
+            batches[i] = (samples.contact[j], samples.semantics[j])
+    for index in range(len(vertices)):
+        contact, semantics = batches.pop(index)
         want = expected[index] if expected is not None else None
         required = contact > config.contact_threshold
         if want:

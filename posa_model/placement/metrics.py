@@ -9,14 +9,15 @@ predicted-contact vertices that touch the scene (``touch_distance``, 2 cm):
   body resting on a surface within a hair above it scores 0 here; ``touch`` says whether it
   touches), else 0;
 * ``touch``: 1 if ``T`` is not empty (some predicted-contact vertex within 2 cm), else 0;
-* ``semantic_match``: the fraction of ``T`` whose predicted class equals the class of the
-  surface it touches (the semantic grid read at the vertex's projection onto the nearest
-  surface, :mod:`.surface`; a vertex predicted as floor matches when it is within
-  ``touch_distance`` of the floor's height field, :class:`.floor.FloorMap`, even where a chair
-  leg is nearer); 0 when ``T`` is empty. It is 1 when every touching contact vertex touches
-  what the map says;
+* ``semantic_match``: the fraction of ``T`` whose predicted class is the class of the surface it
+  touches (the semantic grid read at the vertex's projection onto the nearest surface,
+  :mod:`.surface`; a vertex predicted as floor matches when it is within ``touch_distance`` of
+  the floor's height field, :class:`.floor.FloorMap`, even where a chair leg is nearer), seat
+  classes standing in for each other and tops likewise (a map that says "chair" matches a
+  stool or a sofa: :func:`.maps.canonical_classes`, the rule for sitting); 0 when ``T`` is
+  empty. ``semantic_match_exact``: the same with classes compared exactly;
 * ``body_penetration``: the deepest point (metres) of this body inside any other placed body or
-  obstacle, or of theirs inside it (0 when none; each body's own SDF grid);
+  obstacle, or of theirs inside it (0 when none; on the meshes, :mod:`.bodies`);
 * ``scene_penetration``: the deepest vertex inside the scene (metres);
 * ``scene_enclosed``: how deep scene matter (the grid's nodes just inside objects) reaches
   inside the body (metres): catches a thin object swallowed whole, which no vertex test sees;
@@ -33,6 +34,7 @@ import torch
 
 from ..classes import CLASS_ID, MPCAT40_NAMES
 from ..scene.grid import TorchSceneGrid
+from .maps import canonical_classes
 from .surface import sdf_and_surface_labels
 
 __all__ = ["body_metrics", "summarize"]
@@ -51,12 +53,15 @@ def body_metrics(scene: TorchSceneGrid, vertices: np.ndarray, contact: np.ndarra
     in_contact = np.asarray(contact) > threshold
     predicted = np.asarray(semantics)
     touching = in_contact & (d <= touch_distance)
-    same = labels == predicted
+    canon = canonical_classes()
+    exact = labels == predicted
+    same = canon[labels] == canon[predicted]
     if floor is not None:
         on_floor = (predicted == CLASS_ID["floor"]) & (
             np.abs(floor.above(points).cpu().numpy()) <= touch_distance)
         touching |= in_contact & on_floor
         same |= on_floor
+        exact |= on_floor
         labels = np.where(on_floor, CLASS_ID["floor"], labels)
     matched = same[touching]
     ids, counts = np.unique(labels[touching], return_counts=True)
@@ -65,6 +70,7 @@ def body_metrics(scene: TorchSceneGrid, vertices: np.ndarray, contact: np.ndarra
         "reference_contact": float((d <= 0).any()),
         "touch": float(touching.any()),
         "semantic_match": float(matched.mean()) if touching.any() else 0.0,
+        "semantic_match_exact": float(exact[touching].mean()) if touching.any() else 0.0,
         "scene_penetration": float(max(0.0, -d.min())),
         "contact_vertices": int(in_contact.sum()),
         "touched_classes": {MPCAT40_NAMES[i]: int(c) for i, c in zip(ids, counts, strict=True)},
@@ -77,7 +83,7 @@ def summarize(per_body: list[dict], placed: list[bool], overlap_limit: float = 0
     out: dict = {"bodies": len(placed), "placed": len(rows),
                  "placed_fraction": len(rows) / max(len(placed), 1)}
     for key in ("non_collision", "reference_contact", "touch", "semantic_match",
-                "scene_penetration", "scene_enclosed"):
+                "semantic_match_exact", "scene_penetration", "scene_enclosed"):
         out[key] = float(np.mean([m.get(key, 0.0) for m in rows])) if rows else None
     depths = [m.get("body_penetration", 0.0) for m in rows]
     out["body_penetration_max"] = float(max(depths, default=0.0))

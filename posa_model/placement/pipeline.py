@@ -144,9 +144,10 @@ def _keep_best(cands: Candidates, score: np.ndarray, keep: int) -> Candidates:
     return cands.take(np.sort(order[rank < keep]))
 
 
-def _diverse(cands: Candidates, score: np.ndarray, k: int, radius: np.ndarray) -> Candidates:
-    """Per body, up to ``k`` candidates in score order, each at least ``radius[body]`` (m) from
-    the ones kept before it (xz)."""
+def _diverse(cands: Candidates, score: np.ndarray, k: np.ndarray, radius: np.ndarray
+             ) -> Candidates:
+    """Per body, up to ``k[body]`` candidates in score order, each at least ``radius[body]``
+    (m) from the ones kept before it (xz)."""
     rows = []
     for b in np.unique(cands.body):
         mine = np.flatnonzero(cands.body == b)
@@ -155,7 +156,7 @@ def _diverse(cands: Candidates, score: np.ndarray, k: int, radius: np.ndarray) -
             xz = cands.t[r, [0, 2]]
             if all(np.hypot(*(xz - cands.t[q, [0, 2]])) >= radius[b] for q in kept):
                 kept.append(r)
-                if len(kept) == k:
+                if len(kept) == k[b]:
                     break
         rows += kept
     return cands.take(np.asarray(sorted(rows), dtype=np.int64))
@@ -319,6 +320,8 @@ class _Run:
         chosen: dict[int, tuple[Pose, np.ndarray, np.ndarray]] = {}
         nms = np.array([cfg.target_nms_radius if r.target is not None else cfg.nms_radius
                         for r in requests])
+        top_k = np.array([cfg.target_top_k if r.target is not None else cfg.top_k
+                          for r in requests])
         scored = 0
         for round_ in range(cfg.rounds):
             if not active:
@@ -345,7 +348,7 @@ class _Run:
                 scores = ev.score(level, cands, progress=bar)
                 cands = _keep_best(cands, scores["score"], keep) if scores else cands
             scores = ev.score(cfg.refine_level, cands) if len(cands) else {}
-            cands = _diverse(cands, scores["score"], cfg.top_k, nms) if scores else cands
+            cands = _diverse(cands, scores["score"], top_k, nms) if scores else cands
             self.lap("scoring")
             for level, steps in cfg.refine_schedule:
                 bar.total += steps

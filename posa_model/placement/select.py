@@ -81,9 +81,10 @@ def greedy_select(cands: Candidates, scores: dict[str, np.ndarray], bodies: list
     full_vertices(row): the candidate's placed full-resolution world vertices (V, 3).
     requirements(body, vertices): "" when the placed body makes the contacts its request
     requires, else what is missing (checked before the overlaps). targeted: (NB,) bool, bodies
-    with a target: their required touches stand in for the coverage threshold (the touches say
-    which contacts the interaction needs; a perching sitter's thighs need not touch the seat
-    even where its map says they do).
+    with a target: their required touches stand in for the semantic agreement and coverage
+    thresholds (the touches say which contacts the interaction needs; a perching sitter's
+    thighs need not touch the seat even where its map says they do; the map still ranks the
+    candidates and some predicted contact must touch).
     """
     order = np.random.default_rng(order_seed).permutation(len(bodies))
     chosen, reasons = {}, {}
@@ -92,11 +93,11 @@ def greedy_select(cands: Candidates, scores: dict[str, np.ndarray], bodies: list
         rows = np.flatnonzero(cands.body == b)
         rows = rows[np.argsort(scores["score"][rows], kind="stable")]
         covered = scores["coverage"][rows] >= config.min_coverage
+        agrees = scores["agreement"][rows] >= config.min_semantic
         if targeted is not None and targeted[b]:
-            covered = np.ones_like(covered)
+            covered = agrees = np.ones_like(covered)
         ok = ((scores["noncollision"][rows] >= config.min_noncollision)
-              & scores["touch"][rows].astype(bool)
-              & (scores["agreement"][rows] >= config.min_semantic) & covered)
+              & scores["touch"][rows].astype(bool) & agrees & covered)
         overlapped = swallowing = 0
         missing: list[str] = []
         swallowed: set[str] = set()

@@ -39,7 +39,8 @@ class PlacementConfig:
         schedule: coarse-to-fine scoring, (hierarchy level, candidates kept per body) per stage;
             the first stage scores every candidate, each next one re-scores the survivors.
         top_k: candidates per body refined by gradient descent (spatially diverse: at least
-            nms_radius metres apart in xz; target_nms_radius for a body with a target).
+            nms_radius metres apart in xz); a body with a target: target_top_k candidates,
+            target_nms_radius apart (its candidates start fitted to the spot).
         target_shift, target_shifts: a body with a :class:`Target` gets candidates on a
             ``target_shifts`` x ``target_shifts`` lattice of horizontal offsets spanning
             +-target_shift metres around its target, at ``target_lifts`` heights spanning
@@ -105,6 +106,7 @@ class PlacementConfig:
     target_turn: float = 0.2
     target_turns: int = 3
     target_nms_radius: float = 0.04
+    target_top_k: int = 3
     pose_steps: int = 30
     lr_pose: float = 0.02
     w_pose_prior: float = 0.02
@@ -133,7 +135,8 @@ class PlacementConfig:
 
     def __post_init__(self) -> None:
         positive = ("maps", "maps_per_body", "yaws", "top_k", "rounds", "min_contact_vertices",
-                    "chunk_points", "target_shifts", "target_lifts", "target_turns")
+                    "chunk_points", "target_shifts", "target_lifts", "target_turns",
+                    "target_top_k")
         for name in positive:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:

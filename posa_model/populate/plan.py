@@ -12,8 +12,9 @@ The request is one of:
   the above.
 
 Spots are given out in a seeded order. A sofa or bed region used to lie on gives none of its
-seats, and the other way round; floor spots within :data:`KEEP_CLEAR` of a seat or wall spot
-in use are left free (the sitter's legs, the leaner's feet need the room). Frame: SMPL-X world.
+seats, and the other way round; floor and wall spots within :data:`KEEP_CLEAR` of a spot of
+another kind in use are left free (a sitter's legs, a leaner's feet need the room). Frame:
+SMPL-X world.
 """
 
 from __future__ import annotations
@@ -159,7 +160,7 @@ def assign(request: PeopleRequest, spots: Sequence[Spot], rng: np.random.Generat
     # beds before sofas for lying
     free["bed"].sort(key=lambda s: s.class_id != CLASS_ID["bed"])
     used_objects: dict[str, str] = {}  # object -> "lie" or "sit" (a sofa is one or the other)
-    used_points: list[np.ndarray] = []
+    used_points: list[tuple[str, np.ndarray]] = []
     out: list[Assignment] = []
     index = 0
     order = sorted(counts, key=lambda n: (INTERACTIONS[n].spot != "bed",
@@ -175,19 +176,21 @@ def assign(request: PeopleRequest, spots: Sequence[Spot], rng: np.random.Generat
 
 
 def _take(pool: list[Spot], kind: str, used_objects: dict[str, str],
-          used_points: list[np.ndarray]) -> Spot | None:
+          used_points: list[tuple[str, np.ndarray]]) -> Spot | None:
     """The first spot of ``pool`` that is still free (and remove it)."""
     role = "lie" if kind == "bed" else "sit" if kind == "seat" else ""
     for k, spot in enumerate(pool):
         if role and spot.object and used_objects.get(spot.object, role) != role:
             continue
-        if kind in ("floor", "wall") and any(
-                np.linalg.norm((spot.position - p)[[0, 2]]) < KEEP_CLEAR for p in used_points):
+        if kind in ("floor", "wall") and any(  # spots of one kind are spaced already
+                k2 != kind and np.linalg.norm((spot.position - p)[[0, 2]]) < KEEP_CLEAR
+                for k2, p in used_points):
             continue
         pool.pop(k)
         if role and spot.object:
             used_objects[spot.object] = role
-        if kind in ("seat", "wall", "floor"):
-            used_points.append(spot.position + (spot.facing * 0.35 if kind == "seat" else 0))
+        if kind in ("seat", "wall", "floor"):  # a sitter's legs reach 0.35 m in front
+            used_points.append((kind, spot.position + (spot.facing * 0.35 if kind == "seat"
+                                                       else 0)))
         return spot
     return None

@@ -4,13 +4,14 @@
     >>> result = populate(grid, objects, PeopleRequest(counts={"sit": 4, "lie": 1}))
     >>> [p.name for p in result.people if p.placed]
 
-Steps: the room's spots (:mod:`.spots`); a spot per person (:mod:`.plan`); per person a seeded
-start pose of their interaction, a shape and pose variation (:mod:`.variety`); the pose fitted
-to the spot (:mod:`.interactions`); all of them placed together by
-:func:`posa_model.place.place_bodies` with their targets (POSA maps, batched scoring, pose
-refinement, no overlaps). Someone who finds no acceptable placement tries another free spot
-of the same kind, up to ``retries`` times, with everyone placed so far as obstacles; who still
-fails is reported with the reason of their last try.
+Steps: the room's spots (:mod:`.spots`) less those people already in the scene take; a spot
+per person (:mod:`.plan`); per person a seeded start pose of their interaction, a shape and
+pose variation (:mod:`.variety`); the pose fitted to the spot (:mod:`.interactions`); all of
+them placed together by :func:`posa_model.place.place_bodies` with their targets (POSA maps,
+batched scoring, pose refinement, no overlaps). Someone who finds no acceptable placement
+tries again, everyone placed so far as obstacles: first as another variation of themselves
+(shape and pose) at the same spot, then at the nearest free spots of the same kind, up to
+``retries`` tries; who still fails is reported with the reason of their last try.
 
 Seeds: person ``i``'s start pose, shape and variation come from ``seed_for(config.seed, i)``,
 so the same seed gives the same crowd. Frame: SMPL-X world (+y up, metres).
@@ -86,7 +87,8 @@ def populate(grid: SceneGrid, objects: Sequence, request: PeopleRequest,
              model: BodyModel | None = None, sampler=None,
              config: PlacementConfig = DEFAULT_CONFIG, on: Sequence[str] = (),
              obstacles: Sequence[np.ndarray] = (), retries: int = 2,
-             progress: bool = True, poses: Sequence[BodyPose] = ()) -> PopulateResult:
+             progress: bool = True, poses: Sequence[BodyPose] = (),
+             near: tuple[np.ndarray, float] | None = None) -> PopulateResult:
     """Populate the scene; see the module docstring.
 
     Args:
@@ -97,10 +99,14 @@ def populate(grid: SceneGrid, objects: Sequence, request: PeopleRequest,
             :class:`~posa_model.sample.Sampler` (None: the shipped checkpoint on
             ``config.device``).
         config: placement settings and the seed. on: object name patterns: only their seats
-            and beds are used. obstacles: (V, 3) vertices of people already in the scene.
-        retries: further spots tried for someone who does not fit at the first.
+            and beds are used. obstacles: (V, 3) vertices of people already in the scene; the
+            spots they take (a seat under someone) are not offered.
+        retries: further tries for someone who does not fit: the first with another variation
+            at the same spot, the next at other free spots of the same kind.
         poses: one-body poses (a user's pose files) placed wherever their maps fit, as the
             people called after the poses' names.
+        near: (point (3,), radius m): only spots within ``radius`` of ``point`` horizontally
+            (keeping a regenerated person where they were).
     """
     from ..body import load_body_model
     from ..place import place_bodies
@@ -112,7 +118,10 @@ def populate(grid: SceneGrid, objects: Sequence, request: PeopleRequest,
     sampler = sampler if sampler is not None else load_sampler(device=config.device)
     ctx = FitContext(model, BodyParts.from_model(model), grid, FloorMap(grid),
                      {o.name: o for o in objects})
-    spots = find_spots(grid, objects, on=on)
+    fixed = [np.asarray(o, np.float64) for o in obstacles]
+    spots = [s for s in find_spots(grid, objects, on=on)
+             if not _occupied(s, fixed) and (near is None or np.linalg.norm(
+                 (s.position - np.asarray(near[0], np.float64))[[0, 2]]) <= near[1])]
     plan = assign(request, spots, np.random.default_rng(seed_for(config.seed, 0, 7000)))
     seconds["spots"] = time.perf_counter() - started
     taken = {id(a.spot) for a in plan if a.spot is not None}
@@ -128,7 +137,6 @@ def populate(grid: SceneGrid, objects: Sequence, request: PeopleRequest,
         free.append((index, BodyRequest(None, name, info={"pose": pose.names[0], "person": index},
                                         pose=pose.take([0]))))
     pending = [a for a in plan if a.spot is not None]
-    fixed = [np.asarray(o, np.float64) for o in obstacles]
     for attempt in range(1 + max(0, retries)):
         if not pending and not free:
             break
@@ -157,6 +165,9 @@ def populate(grid: SceneGrid, objects: Sequence, request: PeopleRequest,
                 fixed.append(np.asarray(body.vertices, np.float64))
                 continue
             person.reason = f"{a.spot.describe()}: {body.reason}"
+            if attempt == 0 and not _occupied(a.spot, fixed):  # another variation, same spot
+                retry.append(a)
+                continue
             nxt = _next_spot(spare, a.spot, fixed)
             if nxt is not None:
                 retry.append(Assignment(a.index, a.interaction, nxt))
@@ -177,6 +188,17 @@ def _no_spot(a: Assignment, spots: Sequence[Spot]) -> str:
             + (", all taken by the people before" if total else "") + ")")
 
 
+def _occupied(spot: Spot, fixed: list[np.ndarray], radius: float = 0.3) -> bool:
+    """Whether someone already placed (``fixed``: (V, 3) vertices each) has their centre within
+    ``radius`` of the spot horizontally, at the spot's height or above it."""
+    for v in fixed:
+        centre = v.mean(axis=0)
+        if np.linalg.norm((centre - spot.position)[[0, 2]]) < radius \
+                and v[:, 1].max() > spot.position[1]:
+            return True
+    return False
+
+
 def _next_spot(spare: dict[str, list[Spot]], spot: Spot, fixed: list[np.ndarray]
                ) -> Spot | None:
     """Another free spot of the same kind, nearest to the one that failed, not under someone
@@ -185,9 +207,7 @@ def _next_spot(spare: dict[str, list[Spot]], spot: Spot, fixed: list[np.ndarray]
     order = sorted(range(len(pool)),
                    key=lambda k: float(np.linalg.norm(pool[k].position - spot.position)))
     for k in order:
-        candidate = pool[k]
-        if any(np.linalg.norm((v.mean(axis=0) - candidate.position)[[0, 2]]) < 0.4
-               for v in fixed):
+        if _occupied(pool[k], fixed, 0.4):
             continue
         return pool.pop(k)
     return None

@@ -242,7 +242,8 @@ class _Finder:
         self.grid, self.objects = grid, list(objects)
         self.floor = FloorMap(grid)
         self.surf = _surfaces(grid)
-        self.surf.owner = _owners(self.surf.points, self.objects)
+        named = np.isin(self.surf.classes, sorted(SEAT_CLASSES | LIE_CLASSES))
+        self.surf.owner[named] = _owners(self.surf.points[named], self.objects)
         self.above_floor = self.surf.points[:, 1] - self.floor.height_np(self.surf.points)
 
     def name(self, owner: int) -> str:

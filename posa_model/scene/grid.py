@@ -122,11 +122,20 @@ class SceneGrid:
     def lookup(self, points: np.ndarray) -> np.ndarray:
         """(..., 3) finite points -> (...) float64 signed distance (see
         :meth:`TorchSceneGrid.sdf`)."""
-        return self.to_torch(dtype=torch.float64).sdf(_lookup_points(points)).numpy()
+        return self._float64().sdf(_lookup_points(points)).numpy()
 
     def lookup_semantics(self, points: np.ndarray) -> np.ndarray:
         """(..., 3) finite points -> (...) int64 class of the nearest node."""
-        return self.to_torch(dtype=torch.float64).semantics_at(_lookup_points(points)).numpy()
+        return self._float64().semantics_at(_lookup_points(points)).numpy()
+
+    def _float64(self) -> TorchSceneGrid:
+        """The grid on the CPU in float64 for the numpy lookups, made once (the arrays are
+        taken as they are then: a SceneGrid is not changed after it is made)."""
+        cached = self.__dict__.get("_cpu64")
+        if cached is None or cached.grid is not self:
+            cached = self.to_torch(dtype=torch.float64)
+            self.__dict__["_cpu64"] = cached
+        return cached
 
     def to_torch(self, device: str | torch.device = "cpu",
                  dtype: torch.dtype = torch.float32) -> TorchSceneGrid:

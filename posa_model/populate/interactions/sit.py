@@ -2,11 +2,12 @@
 
 Fitting (batched over the sitters):
 
-* **Legs to the seat's height**: one parameter ``s`` per person moves the legs along a family
-  that keeps the feet flat: ``s > 0`` tilts the thighs down by up to 40 degrees with the shins
-  vertical (a high seat: perching), ``s < 0`` raises the knees by up to 25 degrees and brings the
-  feet forward by as much (a low sofa); bisection finds the ``s`` at which the soles are
-  :data:`SINK` below the seat height under the buttocks. A seat higher than the legs reach
+* **Legs to the seat's height**: one parameter ``s`` per person moves the legs along a family:
+  ``s > 0`` first points the feet down by up to 35 degrees (a seat a little high: the toes
+  reach the floor, as people do), then tilts the thighs down by up to 40 degrees with the
+  shins vertical (a high seat: perching); ``s < 0`` raises the knees by up to 25 degrees and
+  brings the feet forward by as much, flat (a low sofa); bisection finds the ``s`` at which
+  the soles are :data:`SINK` below the seat height under the buttocks. A seat higher than the legs reach
   (a bar stool) leaves the feet hanging, knees bent: the feet's predicted contacts are then not
   required.
 * **Hands**: on the lap, or, at a table, on the table: the shoulders swing forward until the
@@ -47,6 +48,7 @@ TABLE_CLOSE = 0.3
 KNEE_CLEARANCE = 0.02
 MAX_RECLINE = np.deg2rad(30.0)
 _THIGH_DOWN = np.deg2rad(40.0)
+_TOES_DOWN = np.deg2rad(35.0)
 KNEES = [JOINT_INDEX["left_knee"], JOINT_INDEX["right_knee"]]
 _KNEES_UP = np.deg2rad(25.0)
 
@@ -84,16 +86,20 @@ def seat_translation(vertices: np.ndarray, buttocks: np.ndarray, knees: np.ndarr
 
 
 def legs(pose: BodyPose, s: np.ndarray) -> BodyPose:
-    """A copy of ``pose`` with the legs moved by ``s`` (B,) in [-1, 1] (module docstring)."""
+    """A copy of ``pose`` with the legs moved by ``s`` (B,) in [-1, 1] (module docstring):
+    ``s`` in [0, 0.5] points the feet down (up to :data:`_TOES_DOWN`: the toes reach for the
+    floor), [0.5, 1] then tilts the thighs down (up to :data:`_THIGH_DOWN`, shins vertical);
+    ``s < 0`` raises the knees and brings the feet forward, feet flat."""
     out = pose.take(slice(None))
     s = np.asarray(s, np.float64)
-    down = np.clip(s, 0.0, 1.0) * _THIGH_DOWN  # thighs down, shins kept vertical
+    toes = np.clip(2.0 * s, 0.0, 1.0) * _TOES_DOWN
+    down = np.clip(2.0 * s - 1.0, 0.0, 1.0) * _THIGH_DOWN  # thighs down, shins kept vertical
     knees_up = np.clip(-s, 0.0, 1.0) * _KNEES_UP  # thighs up ...
     feet_forward = knees_up  # ... and the shins forward by as much
-    for side in ("left", "right"):  # hip + knee + ankle about x stays 0: feet flat
+    for side in ("left", "right"):  # hip + knee + ankle about x stays 0 (but the toes)
         turn_joint(out, f"{side}_hip", "x", down - knees_up)
         turn_joint(out, f"{side}_knee", "x", -down + knees_up - feet_forward)
-        turn_joint(out, f"{side}_ankle", "x", feet_forward)
+        turn_joint(out, f"{side}_ankle", "x", feet_forward + toes)
     return out
 
 
