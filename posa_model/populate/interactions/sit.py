@@ -7,9 +7,9 @@ Fitting (batched over the sitters):
   reach the floor, as people do), then tilts the thighs down by up to 40 degrees with the
   shins vertical (a high seat: perching); ``s < 0`` raises the knees by up to 25 degrees and
   brings the feet forward by as much, flat (a low sofa); bisection finds the ``s`` at which
-  the soles are :data:`SINK` below the seat height under the buttocks. A seat higher than the legs reach
-  (a bar stool) leaves the feet hanging, knees bent: the feet's predicted contacts are then not
-  required.
+  the soles are :data:`SINK` below the seat height under the buttocks. A seat higher than the
+  legs reach (a bar stool) leaves the feet hanging, knees bent: the feet's predicted contacts
+  are then not required.
 * **Hands**: on the lap, or, at a table, on the table: the shoulders swing forward until the
   hands, palms turned down, reach the top's height (bisection again).
 * **Back to the backrest**: a sitter on a seat with a backrest leans back (the trunk turns
