@@ -5,8 +5,9 @@ groups the 55 joints into :data:`PART_NAMES`), so parts work on any SMPL-X-forma
 real SMPL-X and the stand-in) without a vertex table. Regions that cut across parts are taken
 from the rest pose (T-pose, +y up, facing +z): the *back* is the torso's half behind its
 middle (z below the torso's median z), the *buttocks* the pelvis and thigh vertices behind the
-hip joints, the *palms* the lower half of each hand (SMPL-X's palms face down, -y, at rest),
-the *soles* the lowest 2 cm of each foot.
+hip joints and above the gluteal fold (:data:`GLUTEAL_FOLD` below the hip joints), the *palms*
+the lower half of each hand (SMPL-X's palms face down, -y, at rest), the *soles* the lowest
+2 cm of each foot.
 
     >>> parts = BodyParts.from_model(model)       # model: posa_model.body.BodyModel
     >>> parts.masks["feet"], parts.regions["buttocks"]      # (V,) bool each
@@ -21,7 +22,11 @@ import numpy as np
 from ..errors import InputShapeError
 from .joints import JOINT_INDEX, JOINT_NAMES, NUM_JOINTS
 
-__all__ = ["PART_JOINTS", "PART_NAMES", "REGION_NAMES", "BodyParts", "part_of_vertex"]
+__all__ = ["GLUTEAL_FOLD", "PART_JOINTS", "PART_NAMES", "REGION_NAMES", "BodyParts",
+           "part_of_vertex"]
+
+#: Metres below the hip joints (rest pose) where the buttocks end and the thighs begin.
+GLUTEAL_FOLD = 0.12
 
 #: Body parts for contact statistics and checks, from the dominant skinning joint.
 PART_JOINTS: dict[str, tuple[str, ...]] = {
@@ -89,8 +94,9 @@ class BodyParts:
         regions: dict[str, np.ndarray] = {}
         torso = masks["torso"]
         regions["back"] = torso & (rest[:, 2] < np.median(rest[torso, 2]))
-        hips_z = joints[[JOINT_INDEX["left_hip"], JOINT_INDEX["right_hip"]], 2].mean()
-        regions["buttocks"] = (masks["pelvis"] | masks["thighs"]) & (rest[:, 2] < hips_z)
+        hips = joints[[JOINT_INDEX["left_hip"], JOINT_INDEX["right_hip"]]].mean(axis=0)
+        regions["buttocks"] = ((masks["pelvis"] | masks["thighs"]) & (rest[:, 2] < hips[2])
+                               & (rest[:, 1] > hips[1] - GLUTEAL_FOLD))
         for s in ("left", "right"):
             hand = masks["hands"] & (side == s)
             regions[f"{s}_hand"] = hand

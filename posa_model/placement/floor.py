@@ -30,25 +30,26 @@ def up_surfaces(grid: SceneGrid) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     """Every up-facing surface in every xz column of the grid's nodes: (i (S,), k (S,) the
     column's node indices, height (S,) metres, class (S,) int64).
 
-    A surface is where the SDF, going up a column, rises through the level ``L`` = half a node
-    spacing; its height is that crossing (linear between the two nodes) minus ``L``. Above an
-    up-facing surface the SDF is the exact distance to it, so this is exact for any object,
-    however thin: a 2 cm seat or a floor slab whose faces fall on the grid's nodes has no node
-    inside it (no zero crossing), but the level ``L`` is crossed above it all the same. The class
-    is the semantic grid's at the node below the crossing (the nearest object's).
+    Going up a column, a surface lies below the first node whose SDF exceeds the level ``L``
+    (half a node spacing) after one that does not. Its height is read from that node alone:
+    the node's height minus its SDF. Above an up-facing surface the SDF is the exact distance
+    straight down to it, so this is exact for any object however thin, and whatever the grid
+    holds inside the object (a 2 cm seat with no node inside it, a slab whose faces fall on the
+    nodes, parts marked solid to be seen). It counts only where the node above that one reads
+    one spacing more (to :data:`_SLOPE`): the nearest surface is the one below, not the side of
+    something beside it (a chair leg standing on the floor). The class is the semantic grid's
+    at the node below the crossing (the nearest object's).
     """
     level = 0.5 * float(grid.spacing[1])
+    step = float(grid.spacing[1])
     sdf = grid.sdf
     low = sdf <= level
-    i, j, k = np.nonzero(low[:, :-1, :] & ~low[:, 1:, :])
-    below = sdf[i, j, k].astype(np.float64) - level
-    above = sdf[i, j + 1, k].astype(np.float64) - level
-    # the SDF must rise as fast as the height: the nearest surface is the one below, not the
-    # side of something beside it (a chair leg standing on the floor)
-    steep = (above - below) >= _SLOPE * grid.spacing[1]
-    i, j, k, below, above = i[steep], j[steep], k[steep], below[steep], above[steep]
-    frac = below / (below - above)
-    height = grid.node_coords()[1][j] + frac * grid.spacing[1] - level
+    i, j, k = np.nonzero(low[:, :-2, :] & ~low[:, 1:-1, :])
+    first = sdf[i, j + 1, k].astype(np.float64)
+    second = sdf[i, j + 2, k].astype(np.float64)
+    straight = (second - first >= _SLOPE * step) & (first <= level + step + 1e-6)
+    i, j, k, first = i[straight], j[straight], k[straight], first[straight]
+    height = grid.node_coords()[1][j + 1] - first
     return i, k, height, grid.semantics[i, j, k].astype(np.int64)
 
 

@@ -13,10 +13,12 @@ the placed vertices and ``e = d - margin``:
   vertex: a contact vertex sunk into the floor is also a collision);
 * bodies = mean over all vertices of ``relu(body_margin - d_other)`` where ``d_other`` is the
   distance to the bodies placed so far and the obstacles, rasterised on the scene's grid;
-* region = ``relu(|t_xz - centre_xz| - radius)^2`` for a drop-and-refine body;
+* region = ``relu(|t_xz - centre_xz| - radius)^2`` for a drop-and-refine body, plus for a body
+  with a target ``relu(|yaw - target yaw| - target_turn)^2`` (a sitter keeps facing away from
+  the backrest);
 * touches = for a body with a target, per required touch (:class:`.types.Touch`), the square of
-  how far its nearest vertex is beyond the touch's distance (``w_touch`` weighs it): what
-  acceptance requires, placement pulls toward;
+  how far its nearest vertex is beyond half the touch's distance (``w_touch`` weighs it): what
+  acceptance requires, placement pulls toward, with room to spare;
 * a contact vertex predicted as floor is pulled to the floor under it (:class:`.floor.FloorMap`:
   its height above the floor replaces its SDF in the contact term), so that feet reach the floor
   past a chair's stretcher, which is nearer than the floor;
@@ -52,6 +54,7 @@ from .floor import FloorMap
 from .maps import canonical_classes
 from .posing import PoseBank
 from .surface import sdf_and_surface_labels
+from .touches import UP_COS
 from .types import PlacementConfig
 
 _FLOOR = CLASS_ID["floor"]
@@ -67,7 +70,8 @@ class LevelData:
     semantics: (NB, M, N) int64 predicted class. Bodies with fewer maps have empty slots.
     touch_mask: (NB, T, N) bool, the vertices of each body's required touches (T the most
     touches of a body; unused rows empty); touch_classes (NB, T, 42) bool, what they touch;
-    touch_floor (NB, T) bool, touching the floor (its height field); touch_distance (NB, T).
+    touch_floor (NB, T) bool, touching the floor (its height field); touch_distance (NB, T);
+    touch_up (NB, T) bool, only a surface below counts.
     """
 
     verts: torch.Tensor
@@ -77,6 +81,7 @@ class LevelData:
     touch_classes: torch.Tensor | None = None
     touch_floor: torch.Tensor | None = None
     touch_distance: torch.Tensor | None = None
+    touch_up: torch.Tensor | None = None
 
 
 class Evaluator:
@@ -90,9 +95,11 @@ class Evaluator:
     def __init__(self, scene: TorchSceneGrid, levels: dict[int, LevelData],
                  centres: torch.Tensor, radii: torch.Tensor, config: PlacementConfig,
                  others: TorchSceneGrid | None = None, floor: FloorMap | None = None,
-                 bank: PoseBank | None = None):
+                 bank: PoseBank | None = None, headings: torch.Tensor | None = None):
         self.scene, self.levels, self.config, self.others = scene, levels, config, others
         self.centres, self.radii = centres, radii
+        #: (NB,) the heading (rad) a body's target asks for; NaN for bodies without a target
+        self.headings = headings
         self.floor, self.bank = floor, bank
         self.device = scene.device
         self.canon = torch.as_tensor(canonical_classes(), device=self.device)
@@ -121,7 +128,7 @@ class Evaluator:
         x = to_world(self.local(level, body, delta), yaw, t)  # (n, N, 3)
         mask = data.contact[body, slot].to(x.dtype)  # (n, N)
         count = mask.sum(-1).clamp(min=1)
-        d, labels = sdf_and_surface_labels(self.scene, x)
+        d, labels, normal = sdf_and_surface_labels(self.scene, x, normals=True)
         e = d - cfg.margin
         predicted = data.semantics[body, slot]
         exact = labels == predicted
@@ -145,7 +152,12 @@ class Evaluator:
         finite = torch.isfinite(radius)
         out["region"] = torch.where(finite, torch.relu(dist - torch.where(finite, radius, 0.0)),
                                     torch.zeros_like(dist)).square()
-        out["touches"] = self._touches(data, body, d, labels, x)
+        if self.headings is not None:  # a target's heading: turning away beyond target_turn
+            want = self.headings[body]
+            off = torch.remainder(yaw - torch.nan_to_num(want) + np.pi, 2 * np.pi) - np.pi
+            off = torch.relu(off.abs() - cfg.target_turn).square()
+            out["region"] = out["region"] + torch.where(torch.isnan(want), 0.0, off)
+        out["touches"] = self._touches(data, body, d, labels, x, normal)
         out["loss"] = (cfg.w_contact * out["contact"] + cfg.w_penetration * out["penetration"]
                        + cfg.w_body * out["bodies"] + cfg.w_region * out["region"]
                        + cfg.w_touch * out["touches"])
@@ -169,13 +181,15 @@ class Evaluator:
         return out
 
     def _touches(self, data: LevelData, body: torch.Tensor, d: torch.Tensor,
-                 labels: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+                 labels: torch.Tensor, x: torch.Tensor, normal: torch.Tensor) -> torch.Tensor:
         """(n,) sum over each body's touches of relu(nearest distance - allowed)^2."""
         if data.touch_mask is None or data.touch_mask.shape[1] == 0:
             return torch.zeros_like(d[:, 0])
         mask = data.touch_mask[body]  # (n, T, N)
         ok_class = torch.gather(data.touch_classes[body], 2,
                                 labels[:, None, :].expand(-1, mask.shape[1], -1))  # (n, T, N)
+        below = (normal[..., 1] >= UP_COS)[:, None, :]
+        ok_class = ok_class & (below | ~data.touch_up[body][..., None])
         dist = torch.where(ok_class, d.abs()[:, None, :], torch.full_like(mask, 1.0, dtype=d.dtype))
         if self.floor is not None:
             above = self.floor.above(x).abs()[:, None, :]
@@ -183,7 +197,8 @@ class Evaluator:
         dist = torch.where(mask, dist, torch.full_like(dist, 1e3))
         nearest = dist.min(-1).values  # (n, T)
         used = mask.any(-1)
-        gap = torch.relu(nearest - data.touch_distance[body]) * used
+        # aim at half the allowed distance: what acceptance allows, refinement settles well inside
+        gap = torch.relu(nearest - 0.5 * data.touch_distance[body]) * used
         return gap.square().sum(-1)
 
     def tensors(self, cands: Candidates):

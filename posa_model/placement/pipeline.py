@@ -114,6 +114,7 @@ def _level_data(local, maps: list[BodyMaps], index, slots, threshold, device, dt
     t_classes = np.zeros((nb, most, NUM_CLASSES), bool)
     t_floor = np.zeros((nb, most), bool)
     t_dist = np.zeros((nb, most), np.float32)
+    t_up = np.zeros((nb, most), bool)
     for b, mine in enumerate(touches):
         for k, touch in enumerate(mine):
             t_mask[b, k] = np.asarray(touch.mask)[index]
@@ -121,6 +122,7 @@ def _level_data(local, maps: list[BodyMaps], index, slots, threshold, device, dt
             t_classes[b, k, [c for c in classes if c != CLASS_ID["floor"]]] = True
             t_floor[b, k] = CLASS_ID["floor"] in touch.classes
             t_dist[b, k] = touch.distance
+            t_up[b, k] = touch.up
     contact = np.zeros((nb, slots, n), bool)
     semantics = np.zeros((nb, slots, n), np.int64)
     for b, m in enumerate(maps):
@@ -132,7 +134,8 @@ def _level_data(local, maps: list[BodyMaps], index, slots, threshold, device, dt
                      torch.tensor(contact, device=device), torch.tensor(semantics, device=device),
                      torch.tensor(t_mask, device=device), torch.tensor(t_classes, device=device),
                      torch.tensor(t_floor, device=device),
-                     torch.tensor(t_dist, device=device, dtype=dtype))
+                     torch.tensor(t_dist, device=device, dtype=dtype),
+                     torch.tensor(t_up, device=device))
 
 
 def _keep_best(cands: Candidates, score: np.ndarray, keep: int) -> Candidates:
@@ -287,6 +290,8 @@ class _Run:
                                 device=self.device, dtype=self.dtype)
         region_r = torch.tensor([np.inf if r is None else r[1] for r in regions],
                                 device=self.device, dtype=self.dtype)
+        headings = torch.tensor([np.nan if r.target is None else r.target.yaw for r in requests],
+                                device=self.device, dtype=self.dtype)
         scene = grid.to_torch(self.device, self.dtype)
         surfaces = top_surfaces(grid, cfg.surface_spacing) \
             if any(r.target is None for r in requests) else None
@@ -332,7 +337,8 @@ class _Run:
                 other_grid = SceneGrid(others, np.zeros(grid.shape, np.uint8), grid.grid_min,
                                        grid.grid_max, grid.bbox).to_torch(self.device,
                                                                           self.dtype)
-            ev = Evaluator(scene, data, region_c, region_r, cfg, other_grid, floor, bank)
+            ev = Evaluator(scene, data, region_c, region_r, cfg, other_grid, floor, bank,
+                           headings)
             targeted = [b for b in active if requests[b].target is not None]
             loose = [b for b in active if requests[b].target is None]
             cands, missing = (make_candidates(surfaces, local, maps, loose, regions, cfg,

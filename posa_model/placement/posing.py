@@ -54,6 +54,7 @@ def _stiffness() -> np.ndarray:
     for name, value in STIFFNESS.items():
         k = 0 if name == "global_orient" else JOINT_INDEX[name]
         out[3 * k: 3 * k + 3] = value
+    out[1] *= 10.0  # the heading is the placement's yaw: the pose barely turns about +y
     return out
 
 

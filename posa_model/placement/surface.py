@@ -17,9 +17,11 @@ from ..scene.grid import TorchSceneGrid
 __all__ = ["sdf_and_surface_labels"]
 
 
-def sdf_and_surface_labels(scene: TorchSceneGrid, x: torch.Tensor
-                           ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(..., 3) points -> (sdf (...), class (...) int64 of the nearest surface point).
+def sdf_and_surface_labels(scene: TorchSceneGrid, x: torch.Tensor, normals: bool = False
+                           ) -> tuple[torch.Tensor, ...]:
+    """(..., 3) points -> (sdf (...), class (...) int64 of the nearest surface point), and with
+    ``normals`` also the unit direction (..., 3) from that surface point to the point (the
+    SDF's gradient, detached: +y where the point rests on something below it).
 
     The sdf keeps its autograd graph when ``x`` has one (refinement); otherwise it is detached.
     """
@@ -33,4 +35,6 @@ def sdf_and_surface_labels(scene: TorchSceneGrid, x: torch.Tensor
     normal = grad / grad.norm(dim=-1, keepdim=True).clamp(min=1e-6)
     with torch.no_grad():
         labels = scene.semantics_at(x.detach() - d.detach()[..., None] * normal)
+    if normals:
+        return d, labels, normal.detach()
     return d, labels

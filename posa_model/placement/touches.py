@@ -5,7 +5,8 @@ A touch holds when enough of its vertices (any one, or ``share`` of them) lie wi
 height field (:class:`.floor.FloorMap`, in absolute value: a sole 2 cm under the floor is as
 wrong as one 2 cm above it); for other classes, the scene's SDF at the vertex (in absolute
 value) and the class of the surface it is nearest to (:mod:`.surface`), seat classes standing
-in for each other (:data:`.maps.SEAT_EQUIVALENT`).
+in for each other (:data:`.maps.SEAT_EQUIVALENT`); for an ``up`` touch only a surface below the
+vertex counts (the SDF's gradient within :data:`UP_COS` of straight up).
 
 Frame: SMPL-X world (+y up, metres).
 """
@@ -22,9 +23,11 @@ from .maps import canonical_classes
 from .surface import sdf_and_surface_labels
 from .types import Touch
 
-__all__ = ["missing_touch", "touch_distances"]
+__all__ = ["UP_COS", "missing_touch", "touch_distances"]
 
 _FLOOR = CLASS_ID["floor"]
+#: An ``up`` touch's surface lies below the vertex: its normal within 45 degrees of +y.
+UP_COS = 0.7
 
 
 @torch.no_grad()
@@ -40,8 +43,10 @@ def touch_distances(scene: TorchSceneGrid, floor: FloorMap | None, touch: Touch,
     others = set(touch.classes) - {_FLOOR}
     if others:
         canon = canonical_classes()
-        d, labels = sdf_and_surface_labels(scene, points)
+        d, labels, normal = sdf_and_surface_labels(scene, points, normals=True)
         ok = np.isin(canon[labels.cpu().numpy()], sorted({int(canon[c]) for c in others}))
+        if touch.up:
+            ok &= normal[:, 1].cpu().numpy() >= UP_COS
         best = np.minimum(best, np.where(ok, np.abs(d.double().cpu().numpy()), np.inf))
     return best
 

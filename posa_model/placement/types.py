@@ -178,7 +178,8 @@ class Touch:
     name: what it is, for messages ("buttocks on the seat"); mask: (V,) bool, the vertices that
     make it; classes: the MPCAT40 ids of what they touch (the floor, id 2, is measured on the
     floor's height field); distance: metres; share: the fraction of the ``mask`` vertices that
-    must be within ``distance`` (0: any one vertex).
+    must be within ``distance`` (0: any one vertex); up: only a surface below the vertex counts
+    (resting on it: buttocks on a seat, not against the chair's backrest).
     """
 
     name: str
@@ -186,6 +187,7 @@ class Touch:
     classes: frozenset
     distance: float
     share: float = 0.0
+    up: bool = False
 
 
 @dataclass

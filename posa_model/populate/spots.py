@@ -211,6 +211,12 @@ def _regions(surf: _Surfaces, keep: np.ndarray, grid: SceneGrid,
     return out
 
 
+def _top(heights: np.ndarray) -> float:
+    """A surface's height from its points: the 80th percentile, since the points at its edges
+    read low (the SDF there measures to the edge, not straight down) and none read high."""
+    return float(np.quantile(np.asarray(heights, np.float64), 0.8))
+
+
 def _axes(xz: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Centre (2,), unit major axis (2,) and minor axis (2,) of (n, 2) points (PCA; the major
     axis points to +x, or +z when it is along z, so that results are deterministic)."""
@@ -354,7 +360,7 @@ class _Finder:
         per_person = BENCH_WIDTH if cls == CLASS_ID["seating"] else SEAT_WIDTH
         count = max(1, int(width // per_person)) if cls != CLASS_ID["stool"] else 1
         spots = []
-        seat_y = float(np.median(pts[:, 1]))
+        seat_y = _top(pts[:, 1])
         for slot in range(count):
             offset = (slot + 0.5) / count - 0.5
             xz = mid + lateral * offset * width
@@ -366,8 +372,8 @@ class _Finder:
                 xz = xz - facing2 * max(into, 0.0)
                 back -= max(into, 0.0)
             near = np.argmin(np.linalg.norm(pts[:, [0, 2]] - xz, axis=1))
-            y = float(np.median(pts[np.linalg.norm(pts[:, [0, 2]] - xz, axis=1)
-                                    <= max(0.12, np.linalg.norm(pts[near, [0, 2]] - xz)), 1]))
+            y = _top(pts[np.linalg.norm(pts[:, [0, 2]] - xz, axis=1)
+                         <= max(0.12, np.linalg.norm(pts[near, [0, 2]] - xz)), 1])
             position = np.array([xz[0], y, xz[1]])
             floor_y = float(self.floor.height_np(position))
             ahead = (pts[:, [0, 2]] - xz) @ facing2
@@ -491,7 +497,7 @@ class _Finder:
             for slot in range(lanes):
                 xz = mid + minor * ((slot + 0.5) / lanes - 0.5) * width
                 d = np.linalg.norm(pts[:, [0, 2]] - xz, axis=1)
-                y = float(np.median(pts[d <= max(0.3, d.min() + 1e-9), 1]))
+                y = _top(pts[d <= max(0.3, d.min() + 1e-9), 1])
                 position = np.array([xz[0], y, xz[1]])
                 floor_y = float(self.floor.height_np(position))
                 offset = ((slot + 0.5) / lanes - 0.5)

@@ -37,13 +37,15 @@ class TouchSpec:
     """A contact of an interaction: ``parts`` (names of :class:`~posa_model.body.BodyParts`
     parts or regions) within ``distance`` (m) of ``classes``: a set of class ids, or "spot" (the
     spot's own class, seat classes standing in for each other); ``share``: the fraction of the
-    vertices that must be within (0: any one)."""
+    vertices that must be within (0: any one); ``up``: resting on it (a surface below counts,
+    not one beside)."""
 
     name: str
     parts: tuple[str, ...]
     classes: frozenset | str
     distance: float
     share: float = 0.0
+    up: bool = False
 
     def touch(self, parts: BodyParts, spot: Spot) -> Touch:
         classes = self.classes
@@ -51,7 +53,7 @@ class TouchSpec:
             classes = SEAT_CLASSES | {spot.class_id} if spot.class_id in SEAT_CLASSES \
                 else frozenset({spot.class_id})
         return Touch(self.name, parts.mask(*self.parts), frozenset(classes), self.distance,
-                     self.share)
+                     self.share, self.up)
 
 
 @dataclass

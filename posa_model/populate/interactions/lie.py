@@ -30,9 +30,9 @@ class Lie(Interaction):
     spot = "bed"
     presets = ("lie_back", "lie_side")
     description = "lying on a bed or a sofa, on the back or the side, head on the pillow"
-    touches = (TouchSpec("trunk on it", ("torso",), "spot", 0.03),
-               TouchSpec("hips on it", ("pelvis", "buttocks"), "spot", 0.03),
-               TouchSpec("legs on it", ("thighs", "shins", "feet"), "spot", 0.05))
+    touches = (TouchSpec("trunk on it", ("torso",), "spot", 0.03, up=True),
+               TouchSpec("hips on it", ("pelvis", "buttocks"), "spot", 0.03, up=True),
+               TouchSpec("legs on it", ("thighs", "shins", "feet"), "spot", 0.05, up=True))
     weight = 1.0
     order = 20
 

@@ -109,7 +109,7 @@ class Sit(Interaction):
     presets = ("sit",)
     description = ("sitting on a chair, sofa, bench or stool: feet on the floor (hanging from "
                    "a bar stool), back to the backrest, hands on the lap or the table")
-    touches = (TouchSpec("buttocks on the seat", ("buttocks",), "spot", 0.02),
+    touches = (TouchSpec("buttocks on the seat", ("buttocks",), "spot", 0.02, up=True),
                TouchSpec("left foot on the floor", ("left_sole",), FLOOR, 0.03),
                TouchSpec("right foot on the floor", ("right_sole",), FLOOR, 0.03))
     weight = 3.0
