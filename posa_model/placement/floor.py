@@ -24,6 +24,7 @@ from ..scene.grid import SceneGrid
 __all__ = ["FloorMap", "up_surfaces"]
 
 _SLOPE = 0.98
+_LEVEL = 0.1
 
 
 def up_surfaces(grid: SceneGrid) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -35,9 +36,10 @@ def up_surfaces(grid: SceneGrid) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     the node's height minus its SDF. Above an up-facing surface the SDF is the exact distance
     straight down to it, so this is exact for any object however thin, and whatever the grid
     holds inside the object (a 2 cm seat with no node inside it, a slab whose faces fall on the
-    nodes, parts marked solid to be seen). It counts only where the node above that one reads
-    one spacing more (to :data:`_SLOPE`): the nearest surface is the one below, not the side of
-    something beside it (a chair leg standing on the floor). The class is the semantic grid's
+    nodes, parts marked solid to be seen). It counts only where the nearest surface is the one
+    below, not the side of something beside it (a chair leg standing on the floor): the node
+    above reads one spacing more (to :data:`_SLOPE`), or the neighbours beside it read the same
+    (to :data:`_LEVEL` of a spacing; the node above may measure to a table top over a seat). The class is the semantic grid's
     at the node below the crossing (the nearest object's).
     """
     level = 0.5 * float(grid.spacing[1])
@@ -47,7 +49,14 @@ def up_surfaces(grid: SceneGrid) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     i, j, k = np.nonzero(low[:, :-2, :] & ~low[:, 1:-1, :])
     first = sdf[i, j + 1, k].astype(np.float64)
     second = sdf[i, j + 2, k].astype(np.float64)
-    straight = (second - first >= _SLOPE * step) & (first <= level + step + 1e-6)
+    rising = second - first >= _SLOPE * step
+    # or level around: the SDF hardly changes sideways (the node two above may already measure
+    # to a table top over the seat)
+    padded = np.pad(sdf, ((1, 1), (0, 0), (1, 1)), mode="edge")
+    sideways = np.max(np.abs(np.stack([padded[i, j + 1, k + 1], padded[i + 2, j + 1, k + 1],
+                                       padded[i + 1, j + 1, k], padded[i + 1, j + 1, k + 2]])
+                             - first), axis=0)
+    straight = (rising | (sideways <= _LEVEL * step)) & (first <= level + step + 1e-6)
     i, j, k, first = i[straight], j[straight], k[straight], first[straight]
     height = grid.node_coords()[1][j + 1] - first
     return i, k, height, grid.semantics[i, j, k].astype(np.int64)
