@@ -39,8 +39,8 @@ def up_surfaces(grid: SceneGrid) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     nodes, parts marked solid to be seen). It counts only where the nearest surface is the one
     below, not the side of something beside it (a chair leg standing on the floor): the node
     above reads one spacing more (to :data:`_SLOPE`), or the neighbours beside it read the same
-    (to :data:`_LEVEL` of a spacing; the node above may measure to a table top over a seat). The class is the semantic grid's
-    at the node below the crossing (the nearest object's).
+    (to :data:`_LEVEL` of a spacing; the node above may measure to a table top over a seat).
+    The class is the semantic grid's at the node below the crossing (the nearest object's).
     """
     level = 0.5 * float(grid.spacing[1])
     step = float(grid.spacing[1])
