@@ -34,6 +34,8 @@ import pytest
 import torch
 import trimesh
 
+from posa_model.body import BodyPose, load_body_model, standin_path
+from posa_model.body.pose_file import read_pose_file
 from posa_model.data import PosaDataset
 from posa_model.errors import PosaError
 from posa_model.mesh.hierarchy import build_hierarchy, load_hierarchy, save_hierarchy
@@ -388,6 +390,16 @@ def _load_reference(folder: Path) -> None:
     _decodes_finite(load_reference(folder / "ref.pt", folder / "mesh_ds"))
 
 
+def _load_body(folder: Path) -> None:
+    model = load_body_model(folder / "SMPLX_NEUTRAL.npz")
+    assert torch.isfinite(model.v_template).all(), "a body loaded with NaN/Inf vertices"
+
+
+def _load_pose(folder: Path) -> None:
+    pose = read_pose_file(folder / "pose.npz", frame=None)
+    assert all(torch.isfinite(t).all() for t in pose.tensors().values()), "a pose with NaN/Inf"
+
+
 def _decodes_finite(model: POSA) -> None:
     g = torch.Generator().manual_seed(0)
     with torch.no_grad():
@@ -403,7 +415,8 @@ def sources(tmp_path_factory):
     sphere2, sphere4 = trimesh.creation.icosphere(2), trimesh.creation.icosphere(4)
     small = build_hierarchy(sphere2.vertices, sphere2.faces, levels=2)
     folders = {name: root / name for name in
-               ("checkpoint", "reference", "mesh_ds", "hierarchy", "grid", "dataset", "config")}
+               ("checkpoint", "reference", "mesh_ds", "hierarchy", "grid", "dataset", "config",
+                "body", "pose")}
     for folder in folders.values():
         folder.mkdir()
     _tiny_checkpoint(folders["checkpoint"])
@@ -420,6 +433,8 @@ def sources(tmp_path_factory):
         "data: data/synth\nbf16: false\n")
     (folders["config"] / "run.json").write_text(json.dumps(
         {"epochs": 2, "lr": 0.001, "kl_w": 0.1, "batch_size": 8, "hierarchy": None}))
+    shutil.copy(standin_path(), folders["body"] / "SMPLX_NEUTRAL.npz")
+    BodyPose.from_preset(["sit", "lie_back"]).to_file(folders["pose"] / "pose.npz")
     return folders
 
 
@@ -525,6 +540,12 @@ def _targets() -> dict[str, Target]:
             "bytes": [(_files("run.yaml", "run.json"), m) for m in BYTE_MUTATIONS],
             "yaml": [(_files("run.yaml"), _yaml_mutation)] * 6,
             "json": [(_files("run.json"), _mutate_json_file)] * 4}, 80),
+        "body": Target("body", _load_body, {
+            "bytes": [(_files("SMPLX_NEUTRAL.npz"), m) for m in BYTE_MUTATIONS],
+            "npz": [(_files("SMPLX_NEUTRAL.npz"), _mutate_npz)] * 8}, 12),
+        "pose": Target("pose", _load_pose, {
+            "bytes": [(_files("pose.npz"), m) for m in BYTE_MUTATIONS],
+            "npz": [(_files("pose.npz"), _mutate_npz)] * 8}, 60),
     }
 
 
@@ -557,7 +578,7 @@ def _run_case(target: Target, source: Path, work: Path, seed: int) -> tuple[str,
 @pytest.mark.timeout(TIMEOUT)
 @pytest.mark.filterwarnings("ignore:TypedStorage is deprecated")  # torch, on flipped storages
 @pytest.mark.parametrize("name", ["checkpoint", "reference", "mesh_ds", "hierarchy", "grid",
-                                  "dataset", "config"])
+                                  "dataset", "config", "body", "pose"])
 def test_fuzzed_files_raise_only_posa_errors(name, sources, tmp_path):
     target = _targets()[name]
     counts = collections.Counter()

@@ -12,8 +12,9 @@
   ``<dir>/SMPLX_<GENDER>.npz``. A ``.npz`` is preferred; a ``.pkl`` found by searching a folder is
   unpickled only when ``allow_pickle=True`` is passed.
 
-smplx itself opens ``.npz`` files with ``allow_pickle=True``. This module first opens the file with
-``allow_pickle=False`` and checks every field smplx reads (name, shape, dtype, finite values,
+smplx itself opens ``.npz`` files with ``allow_pickle=True``. This module first reads the file's
+plain arrays with :func:`posa_model.io_utils.read_npz_bounded` (sizes bounded, no pickles) and
+checks every field smplx reads (name, shape, dtype, finite values,
 index ranges, the kinematic tree), raising :class:`~posa_model.errors.ModelFileError` naming the
 file, the field, what was expected and what was found. If the file holds object (pickled) arrays,
 as the official SMPL-X files do for ``joint2num``/``part2num``, smplx is handed a temporary copy
@@ -38,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputShapeError, ModelFileError
+from ..io_utils import MAX_ZIP_MEMBERS, open_regular_file, read_npz_bounded, require_regular_file
 from .joints import NUM_JOINTS, PARENTS
 
 __all__ = ["GENDERS", "SMPLX_DOWNLOAD_HINT", "load_body_model", "standin_path", "validate_arrays"]
@@ -323,33 +325,38 @@ def _read_model_file(path: Path) -> tuple[dict[str, Any], bool]:
     holds object arrays in fields smplx does not need).
     """
     if path.suffix.lower() == ".pkl":
+        require_regular_file(path, "SMPL-X model file", ModelFileError)
         return _read_pickle(path), True
     try:
-        loaded = np.load(path, allow_pickle=False)
-        if not isinstance(loaded, np.lib.npyio.NpzFile):
-            raise ValueError(f"a single {type(loaded).__name__}, not an npz archive of fields")
-        with loaded as npz:
-            dtypes = _npz_member_dtypes(npz)
-            arrays: dict[str, Any] = {}
-            for name, dtype in dtypes.items():
-                # Object arrays are kept as a marker: validation reports them if smplx needs them.
-                arrays[name] = np.empty(0, dtype=object) if dtype.hasobject else npz[name]
+        with open_regular_file(path, "SMPL-X model file", ModelFileError) as f, \
+                zipfile.ZipFile(f) as archive:
+            dtypes = _npz_member_dtypes(archive, path)
     except _READ_ERRORS as exc:
         raise ModelFileError(
             f"{path}: cannot read as an npz archive ({type(exc).__name__}: {exc}). The file is "
             f"corrupt or not an SMPL-X model. {SMPLX_DOWNLOAD_HINT}"
         ) from exc
+    plain = [name for name, dtype in dtypes.items() if not dtype.hasobject]
+    arrays: dict[str, Any] = read_npz_bounded(path, "SMPL-X model file", keys=plain,
+                                              error=ModelFileError)
+    for name, dtype in dtypes.items():
+        if dtype.hasobject:  # a marker: validation reports it if smplx needs the field
+            arrays[name] = np.empty(0, dtype=object)
     has_objects = any(dtype.hasobject for dtype in dtypes.values())
     return arrays, has_objects
 
 
-def _npz_member_dtypes(npz) -> dict[str, np.dtype]:
-    """The dtype of each member of an open npz, read from the .npy headers (no data loaded)."""
+def _npz_member_dtypes(archive: zipfile.ZipFile, path: Path) -> dict[str, np.dtype]:
+    """The dtype of each ``.npy`` member of an npz, read from the headers (no data loaded)."""
     fmt = np.lib.format
+    names = [m for m in archive.namelist() if m.endswith(".npy")]
+    if len(names) > MAX_ZIP_MEMBERS:
+        raise ModelFileError(f"{path}: {len(names)} fields, more than the limit of "
+                             f"{MAX_ZIP_MEMBERS}")
     out: dict[str, np.dtype] = {}
-    for member in npz.zip.namelist():
-        name = member[:-4] if member.endswith(".npy") else member
-        with npz.zip.open(member) as f:
+    for member in names:
+        name = member[:-4]
+        with archive.open(member) as f:
             version = fmt.read_magic(f)
             read_header = (
                 fmt.read_array_header_1_0 if version == (1, 0) else (fmt.read_array_header_2_0)

@@ -1,6 +1,7 @@
 """Pose files: SMPL-X parameters in ``.npz`` (ours, PROX-style, AMASS) <-> :class:`BodyPose`.
 
-``.npz`` files are read with ``np.load(allow_pickle=False)``: no code runs. PROX's fitted
+``.npz`` files are read with :func:`posa_model.io_utils.read_npz_bounded` (no pickles, sizes
+bounded, only the fields below inflated): no code runs. PROX's fitted
 ``.pkl`` files are pickles, and unpickling runs code from the file: they are read only with
 ``allow_pickle=True``, which callers pass only after the user explicitly trusted that file.
 
@@ -27,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputShapeError
-from ..io_utils import atomic_savez
+from ..io_utils import atomic_savez, read_npz_bounded, require_regular_file
 from .pose import BodyPose, array_fields
 
 __all__ = ["read_pose_file", "write_pose_file"]
@@ -37,8 +38,14 @@ MAX_FRAMES = 1_000_000
 _READ_ERRORS = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error)
 
 
+#: The fields :func:`read_pose_file` reads; others (AMASS ``gender``, ``dmpls``, ...) are never
+#: inflated.
+_NPZ_FIELDS = ("global_orient", "body_pose", "betas", "transl", "left_hand_pose",
+               "right_hand_pose", "jaw_pose", "expression", "poses", "trans", "names")
+
+
 class _Fields(dict):
-    """A pickled dict seen through the npz file interface (``.files`` and ``[key]``)."""
+    """Fields (unpickled, or read from an npz) behind the npz interface (``.files``, ``[key]``)."""
 
     @property
     def files(self) -> list[str]:
@@ -97,9 +104,7 @@ def read_pose_file(path: str | os.PathLike, frame: int | None = 0,
         InputShapeError: a missing or non-regular file, a wrong suffix, an unreadable archive,
             a missing, non-numeric, non-finite or wrongly shaped field.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise InputShapeError(f"{path}: pose file not found (or not a regular file)")
+    path = require_regular_file(path, "pose file", InputShapeError)
     suffix = path.suffix.lower()
     if suffix == ".pkl":
         if not allow_pickle:
@@ -110,14 +115,8 @@ def read_pose_file(path: str | os.PathLike, frame: int | None = 0,
         return _parse(_load_pickle(path), path, frame)
     if suffix != ".npz":
         raise InputShapeError(f"{path}: pose files must be .npz or .pkl (got {suffix!r})")
-    try:
-        data = np.load(path, allow_pickle=False)
-    except _READ_ERRORS as exc:
-        raise InputShapeError(f"{path}: not a readable .npz file ({exc})") from exc
-    if not isinstance(data, np.lib.npyio.NpzFile):
-        raise InputShapeError(f"{path}: expected an .npz archive of fields, found one array")
-    with data:
-        return _parse(data, path, frame)
+    data = read_npz_bounded(path, "pose file", keys=_NPZ_FIELDS, error=InputShapeError)
+    return _parse(_Fields(data), path, frame)
 
 
 def _parse(data, path: Path, frame: int | None) -> BodyPose:
