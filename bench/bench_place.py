@@ -31,7 +31,6 @@ import torch
 from posa_model.body import load_body_model, pose_body
 from posa_model.classes import CLASS_ID
 from posa_model.place import BodyRequest, PlacementConfig, place_bodies
-from posa_model.placement.cli import DEFAULT_POSES
 from posa_model.placement.pipeline import _level_data, _level_indices
 from posa_model.sample import load_sampler
 from posa_model.synth import compute_sdf_grid
@@ -117,6 +116,11 @@ def baseline(grid, sampler, requests, config, device, n_candidates: int, size) -
             "reference_candidates_per_body": ref_per_body}
 
 
+#: Rigid preset poses placed wherever their maps fit (the placement machinery alone, no
+#: interactions: ``bench/bench_populate.py`` measures populating).
+FREE_POSES = ("sit", "stand", "lean_back", "sit", "lie_back", "stand", "sit_low", "kneel")
+
+
 def run(args, device: str) -> dict:
     torch.manual_seed(0)
     names = sorted({r.split("_")[0] for r in json.loads(
@@ -131,7 +135,7 @@ def run(args, device: str) -> dict:
     grid = compute_sdf_grid(boxes, 0.05)
     grid_s = time.perf_counter() - t0
     model = load_body_model(None)
-    poses = [DEFAULT_POSES[k % len(DEFAULT_POSES)] for k in range(args.bodies)]
+    poses = [FREE_POSES[k % len(FREE_POSES)] for k in range(args.bodies)]
     verts = {p: pose_body(model, p).vertices[0] for p in set(poses)}
     requests = [BodyRequest(verts[p], f"{p}.{k}", info={"pose": p}) for k, p in
                 enumerate(poses)]

@@ -1,16 +1,18 @@
-"""Placement quality on held-out synthetic test rooms, for one or more checkpoints in one run.
+"""Populating quality on synthetic test rooms (the generator's box furniture), per interaction.
 
-    python bench/bench_place_quality.py --data data/synth24k --rooms 20 --bodies 8 \\
-        --checkpoint posa_model/assets/posa_standin.pt --checkpoint runs/r1/best.pt
+    python bench/bench_place_quality.py --rooms 20 --bodies 8 --seed 0 --json quality.json
+    python bench/bench_place_quality.py --checkpoint runs/r1/best.pt
 
-For ``--rooms`` test rooms of ``--data`` (evenly spaced through the sorted scene names of
-``test/``, so bathrooms, bedrooms, kitchens, living rooms and offices all come up)
-and each checkpoint: ``--bodies`` bodies in the CLI's default pose mix
-(:data:`posa_model.placement.cli.DEFAULT_POSES`), seed ``--seed``, placed on two grids of the same
-room: an exact 5 cm grid built from the room's mesh (``scenes/<room>.glb``) and the dataset's own
-reference-format grid (``sdf/<room>.json``). Printed and written (``--json``): bodies placed, and
-the per-body metrics of :mod:`posa_model.placement.metrics` pooled over every placed body of every
-room (non-collision, touch, semantic match), with the worst body-body overlap.
+``--rooms`` rooms from :func:`posa_model.synth.rooms.generate_room` (room type cycling through
+bathroom, bedroom, kitchen, living, office; room ``k`` seeded with ``(--room-seed, k)``, so the
+set is the same on every machine), each written as a GLB and built into an exact 5 cm grid from
+its mesh, then populated with ``--bodies`` people in the default mix (``--bodies N``: the mix
+shared out over what each room offers), seed ``--seed``, for each checkpoint. Printed and
+written (``--json``): people placed per interaction, those who found no free spot (a full
+room, not a placement failure), and the per-person metrics of
+:mod:`posa_model.placement.metrics` pooled over every placed person of every room
+(non-collision, touch, semantic match with seats standing in for each other and exact), with
+the worst body-body overlap and the seconds. SMPL-X world, +y up, metres.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -26,38 +29,53 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from posa_model.data.dataset import scene_of  # noqa: E402
-from posa_model.place import PlacementConfig, place_bodies  # noqa: E402
-from posa_model.placement.cli import _requests, build_parser  # noqa: E402
+from posa_model.placement.types import PlacementConfig  # noqa: E402
+from posa_model.populate import PeopleRequest, populate  # noqa: E402
 from posa_model.sample import load_sampler  # noqa: E402
-from posa_model.scene import load_scene_grid, scene_grid_from_file  # noqa: E402
+from posa_model.scene import scene_grid_from_file  # noqa: E402
+
+ROOM_TYPES = ("bathroom", "bedroom", "kitchen", "living", "office")
 
 
-def test_rooms(data: Path, n: int) -> list[str]:
-    """``n`` test rooms evenly spaced through the sorted names (so every room type is there)."""
-    names = json.loads((data / "test" / "recording_names.json").read_text())
-    rooms = sorted({scene_of(name) for name in names})
-    picks = np.linspace(0, len(rooms) - 1, min(n, len(rooms))).round().astype(int)
-    return [rooms[i] for i in picks]
+def test_rooms(folder: Path, count: int, seed: int) -> list[Path]:
+    """``count`` generated rooms written as ``<folder>/<name>.glb`` (with their class sidecar)."""
+    from posa_model.synth.export import save_scene
+    from posa_model.synth.rooms import generate_room
+
+    paths = []
+    for k in range(count):
+        kind = ROOM_TYPES[k % len(ROOM_TYPES)]
+        scene = generate_room(f"{kind}{k:04d}", np.random.default_rng((seed, k)), kind)
+        paths.append(save_scene(folder, scene))
+    return paths
 
 
 def pooled(results: list) -> dict:
-    bodies = [b for r in results for b in r.bodies]
-    placed = [b for b in bodies if b.placed]
+    people = [p for r in results for p in r.people]
+    placed = [p for p in people if p.placed]
 
-    def mean(key: str) -> float:
-        return float(np.mean([b.metrics[key] for b in placed])) if placed else float("nan")
+    def mean(key: str) -> float | None:
+        return float(np.mean([p.body.metrics[key] for p in placed])) if placed else None
 
-    return {"bodies": len(bodies), "placed": len(placed), "non_collision": mean("non_collision"),
-            "touch": mean("touch"), "semantic_match": mean("semantic_match"),
-            "worst_overlap_mm": 1000 * max((r.metrics["body_penetration_max"] for r in results),
+    per: dict[str, list[int]] = {}
+    for p in people:
+        row = per.setdefault(p.interaction, [0, 0])
+        row[0] += int(p.placed)
+        row[1] += 1
+    no_spot = sum(p.spot is None for p in people)  # the room was full: not a placement failure
+    return {"people": len(people), "placed": len(placed), "no_free_spot": no_spot,
+            "per_interaction": per,
+            "non_collision": mean("non_collision"), "touch": mean("touch"),
+            "semantic_match": mean("semantic_match"),
+            "semantic_match_exact": mean("semantic_match_exact"),
+            "worst_overlap_mm": 1000 * max((p.body.metrics["body_penetration"] for p in placed),
                                            default=0.0)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=ROOT / "data" / "synth24k")
     parser.add_argument("--rooms", type=int, default=20)
+    parser.add_argument("--room-seed", type=int, default=2)
     parser.add_argument("--bodies", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu")
@@ -66,31 +84,26 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 
-    rooms = test_rooms(args.data, args.rooms)
-    cli_args = build_parser().parse_args(["--scene", "x.glb", "--out", "x.glb",
-                                          "--bodies", str(args.bodies)])
-    requests, faces = _requests(cli_args)
-    grids = {}
-    for room in rooms:
-        mesh, _ = scene_grid_from_file(args.data / "scenes" / f"{room}.glb", 0.05)
-        grids[room] = {"exact 5 cm (mesh)": mesh,
-                       "dataset grid (sdf/)": load_scene_grid(args.data / "sdf", room)}
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = test_rooms(Path(tmp), args.rooms, args.room_seed)
+        scenes = [scene_grid_from_file(p, 0.05) for p in paths]
     config = PlacementConfig(seed=args.seed, device=args.device)
-    out = {"data": str(args.data), "rooms": rooms, "bodies_per_room": args.bodies,
-           "seed": args.seed, "results": {}}
+    out = {"rooms": [p.stem for p in paths], "bodies_per_room": args.bodies,
+           "room_seed": args.room_seed, "seed": args.seed, "results": {}}
     for ckpt in args.checkpoint or [None]:
         sampler = load_sampler(ckpt, device=args.device)
-        name = str(ckpt or "shipped")
-        for kind in ("exact 5 cm (mesh)", "dataset grid (sdf/)"):
-            start = time.perf_counter()
-            results = [place_bodies(grids[room][kind], requests, sampler, config, faces=faces,
-                                    progress=False) for room in rooms]
-            row = pooled(results) | {"seconds": round(time.perf_counter() - start, 1)}
-            out["results"].setdefault(name, {})[kind] = row
-            print(f"{name} | {kind}: placed {row['placed']}/{row['bodies']}, non-collision "
-                  f"{row['non_collision']:.4f}, touch {row['touch']:.3f}, semantic match "
-                  f"{row['semantic_match']:.3f}, worst overlap {row['worst_overlap_mm']:.1f} mm "
-                  f"({row['seconds']} s)", flush=True)
+        start = time.perf_counter()
+        results = [populate(grid, loaded.objects, PeopleRequest(total=args.bodies),
+                            sampler=sampler, config=config, progress=False)
+                   for grid, loaded in scenes]
+        row = pooled(results) | {"seconds": round(time.perf_counter() - start, 1)}
+        out["results"][str(ckpt or "shipped")] = row
+        per = ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in row["per_interaction"].items())
+        print(f"{ckpt or 'shipped'}: placed {row['placed']}/{row['people']} ({per}; "
+              f"{row['no_free_spot']} found the room full); "
+              f"non-collision {row['non_collision']:.4f}, touch {row['touch']:.3f}, semantic "
+              f"match {row['semantic_match']:.3f} (exact {row['semantic_match_exact']:.3f}), "
+              f"worst overlap {row['worst_overlap_mm']:.1f} mm ({row['seconds']} s)", flush=True)
     if args.json is not None:
         args.json.write_text(json.dumps(out, indent=2))
 

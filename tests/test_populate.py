@@ -114,6 +114,11 @@ def test_people_options_and_sharing_out():
                                                                    "lean": 50})
     assert shared == {"sit": 2, "stand": 3, "lean": 3}
     assert sum(share_out(5, {"sit": 1.0}, {"sit": 2}).values()) == 2  # the room is full
+    # standing and kneeling share the floor's 3 spots; the wall takes the rest
+    shared = share_out(8, {"stand": 1.0, "kneel": 0.3, "lean": 0.6}, {"floor": 3, "wall": 9},
+                       {"stand": "floor", "kneel": "floor", "lean": "wall"})
+    assert shared["stand"] + shared["kneel"] == 3 and shared["lean"] == 5
+    assert share_out(2_000_000_000, {"sit": 1.0}, {"sit": 4}) == {"sit": 4}  # bounded by spots
 
 
 # --------------------------------------------------------------------------------------------

@@ -5,9 +5,9 @@ The request is one of:
 * **counts** per interaction (``--people "sit:3,lie:1,stand:2"``): exactly those, as far as the
   room has free spots for them (the rest are reported as not placed, with why);
 * a **total** with a **mix** of weights (``--bodies 12 --mix "sit:3,stand:1"``): the total is
-  shared out by weight (largest remainders), but never beyond the free spots of an interaction:
-  what does not fit goes to the other interactions by weight, so the mix weighs what the room
-  offers rather than being a draw that then fails;
+  shared out by weight (:func:`share_out`), but never beyond the free spots of each kind
+  (standing and kneeling share the floor's): what does not fit goes to the others by weight,
+  so the mix weighs what the room offers rather than being a draw that then fails;
 * **fill** (``--fill seats,beds``): one sitter per free seat, one sleeper per bed lane, added to
   the above.
 
@@ -96,38 +96,34 @@ def parse_people(text: str, what: str = "--people", integers: bool = True) -> di
     return out
 
 
-def share_out(total: int, weights: Mapping[str, float], capacity: Mapping[str, int]
-              ) -> dict[str, int]:
-    """``total`` people over interactions by ``weights`` (largest remainders), none beyond its
-    ``capacity``; the overflow goes to the others by weight. Deterministic."""
+def share_out(total: int, weights: Mapping[str, float], capacity: Mapping[str, int],
+              spot_of: Mapping[str, str] | None = None) -> dict[str, int]:
+    """``total`` people over interactions in proportion to ``weights`` (Sainte-Laguë: each
+    person goes to the interaction with the largest ``weight / (2 n + 1)``, ties in listing
+    order), never beyond the free spots: ``capacity`` {spot kind: free spots}, ``spot_of``
+    {interaction: the kind of spot it takes} (default: the interaction's own name), so that
+    interactions sharing a kind (standing and kneeling on the floor) share its spots. What does
+    not fit goes to the others by weight; the result may sum to less than ``total`` when the
+    room is full. Deterministic."""
+    spot_of = spot_of or {k: k for k in weights}
     out = {k: 0 for k in weights}
-    left = int(total)
-    open_ = [k for k, w in weights.items() if w > 0 and capacity.get(k, 0) > 0]
-    while left > 0 and open_:
-        w = np.array([weights[k] for k in open_], np.float64)
-        share = left * w / w.sum()
-        room = np.array([capacity[k] - out[k] for k in open_])
-        take = np.minimum(np.floor(share).astype(int), room)
-        rest = left - int(take.sum())
-        order = np.argsort(-(share - np.floor(share)), kind="stable")
-        for i in order:  # largest remainders first
-            if rest <= 0:
-                break
-            if take[i] < room[i]:
-                take[i] += 1
-                rest -= 1
-        for k, n in zip(open_, take, strict=True):
-            out[k] += int(n)
-        given = int(take.sum())
-        left -= given
-        open_ = [k for k in open_ if out[k] < capacity[k]]
-        if given == 0:
+    left = {kind: int(n) for kind, n in capacity.items()}
+    for _ in range(max(0, int(total))):
+        open_ = [k for k, w in weights.items() if w > 0 and left.get(spot_of[k], 0) > 0]
+        if not open_:
             break
+        best = max(open_, key=lambda k: weights[k] / (2 * out[k] + 1))  # first of equals
+        out[best] += 1
+        left[spot_of[best]] -= 1
     return out
 
 
-def _capacity(spots: Sequence[Spot]) -> dict[str, int]:
-    return {name: sum(s.kind == i.spot for s in spots) for name, i in INTERACTIONS.items()}
+def _free_spots(spots: Sequence[Spot]) -> dict[str, int]:
+    """{spot kind: number of spots}."""
+    out: dict[str, int] = {}
+    for s in spots:
+        out[s.kind] = out.get(s.kind, 0) + 1
+    return out
 
 
 def assign(request: PeopleRequest, spots: Sequence[Spot], rng: np.random.Generator
@@ -137,9 +133,11 @@ def assign(request: PeopleRequest, spots: Sequence[Spot], rng: np.random.Generat
     counts: dict[str, int] = dict(request.counts or {})
     if request.total:
         mix = dict(request.mix or {n: i.weight for n, i in INTERACTIONS.items()})
-        capacity = _capacity(spots)
-        capacity = {k: max(v - counts.get(k, 0), 0) for k, v in capacity.items()}
-        shared = share_out(request.total, mix, capacity)
+        spot_of = {name: i.spot for name, i in INTERACTIONS.items()}
+        capacity = _free_spots(spots)
+        for k, n in counts.items():
+            capacity[spot_of[k]] = max(capacity.get(spot_of[k], 0) - n, 0)
+        shared = share_out(request.total, mix, capacity, spot_of)
         for k, n in shared.items():
             counts[k] = counts.get(k, 0) + n
         short = request.total - sum(shared.values())
