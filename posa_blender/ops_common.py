@@ -1,8 +1,10 @@
 """What several operators share: the body-model and shape options and the Object-Mode poll
-(mixins)."""
+(mixins), and the progress of long work."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import bpy
@@ -67,3 +69,21 @@ class ShapeOption:
     per person instead)."""
 
     betas: FloatVectorProperty(name="Shape", size=props.NUM_BETAS, soft_min=-3, soft_max=3)
+
+
+@contextlib.contextmanager
+def work_progress(context: bpy.types.Context, desc: str) -> Iterator[Any]:
+    """A :class:`posa_model.progress.Progress` for long work: the window manager's progress
+    (the cursor shows the percentage) and a bar in the system console."""
+    from posa_model.progress import Progress
+
+    wm = context.window_manager
+    wm.progress_begin(0, 100)
+    bar = Progress.bar(desc, report=lambda done: wm.progress_update(int(100 * done)))
+    complete = False
+    try:
+        yield bar
+        complete = True
+    finally:
+        bar.close(complete)
+        wm.progress_end()

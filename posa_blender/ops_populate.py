@@ -21,7 +21,7 @@ import numpy as np
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
 
 from . import body, contacts, deps, people, props, runtime, scene
-from .ops_common import BodyModelOptions, ObjectModeOnly
+from .ops_common import BodyModelOptions, ObjectModeOnly, work_progress
 
 if TYPE_CHECKING:
     from bpy.stub_internal.rna_enums import OperatorReturnItems as OperatorReturn
@@ -155,9 +155,10 @@ class _Populate(PlacementOptions, BodyModelOptions, ObjectModeOnly):
         try:
             sampler.check_body(model.faces, model_path or "the stand-in",
                                num_vertices=model.num_vertices)
-            result = populate(inputs.grid, inputs.objects, request, model, sampler,
-                              PlacementConfig(seed=self.seed, device=inputs.loaded.device),
-                              on=on, obstacles=inputs.obstacles, progress=True)
+            with work_progress(context, "Populate Scene") as progress:
+                result = populate(inputs.grid, inputs.objects, request, model, sampler,
+                                  PlacementConfig(seed=self.seed, device=inputs.loaded.device),
+                                  on=on, obstacles=inputs.obstacles, progress=progress)
         except PosaError as exc:
             return self._refuse(f"Cannot populate the scene: {exc}")
 

@@ -41,7 +41,7 @@ DEFAULT_CONFIG = PlacementConfig()
 
 def place_bodies(grid: SceneGrid, bodies: Sequence[BodyRequest], sampler=None,
                  config: PlacementConfig = DEFAULT_CONFIG, faces=None,
-                 obstacles: Sequence[np.ndarray] = (), progress: bool = True,
+                 obstacles: Sequence[np.ndarray] = (), progress=True,
                  model=None) -> PlacementResult:
     """Place every body in the scene so that it touches what its feature map says and
     penetrates neither the scene nor the other bodies.
@@ -54,7 +54,8 @@ def place_bodies(grid: SceneGrid, bodies: Sequence[BodyRequest], sampler=None,
         config: every knob, seed and device (:class:`PlacementConfig`).
         faces: (F, 3) int triangles of the body mesh; None = the sampler's level-0 faces.
         obstacles: (V, 3) vertices (same mesh) of bodies already in the scene, kept fixed.
-        progress: show a tqdm progress bar.
+        progress: True: a progress bar of its own (total fixed in advance); or a
+            :class:`~posa_model.progress.Progress` share of the caller's bar.
         model: the :class:`~posa_model.body.BodyModel` of posed requests (``BodyRequest.pose``),
             whose poses then adapt during refinement; needed only for them.
 

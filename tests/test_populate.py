@@ -23,6 +23,7 @@ from posa_model.populate import PeopleRequest, find_spots, parse_people, populat
 from posa_model.populate.interactions import INTERACTIONS
 from posa_model.populate.plan import share_out
 from posa_model.populate.variety import pose_distance
+from posa_model.progress import Progress
 from posa_model.sample import load_sampler
 from posa_model.scene import MeshObject, build_scene_grid
 
@@ -194,6 +195,21 @@ def test_a_crowd_is_varied_and_the_same_seed_gives_the_same_crowd(model, sampler
     other = populate(grid, objects, request, model, sampler, replace(FAST, seed=1),
                      progress=False)
     assert not np.array_equal(other.people[0].body.pose.betas, first.people[0].body.pose.betas)
+
+
+def test_the_progress_bar_total_is_fixed_and_it_only_moves_forward(model, sampler):
+    objects = room(chair("Chair", 0.0, 0.0, 0.45), size=3.0)
+    seen: list[float] = []
+    bar = Progress.bar("populate", enabled=True, report=seen.append)
+    total = bar._bar.tqdm.total
+    populate(grid_of(objects), objects, PeopleRequest(counts={"sit": 1, "stand": 2}), model,
+             sampler, FAST, progress=bar)
+    assert bar._bar.tqdm.total == total  # never grown while working
+    bar.close()
+    assert len(seen) >= 10 and seen[0] < 0.1 and seen[-1] == 1.0
+    assert all(b > a for a, b in zip(seen, seen[1:], strict=False))
+    steps = np.diff([0.0, *seen])
+    assert steps.max() < 0.5  # it moves along the way, not in one jump at the end
 
 
 def test_people_already_there_keep_their_seat(model, sampler):

@@ -19,12 +19,12 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from ..classes import CLASS_ID, NUM_CLASSES
 from ..device import resolve_device
 from ..errors import InputShapeError, PosaError
 from ..mesh.levels import level_indices
+from ..progress import Progress
 from ..scene.grid import SceneGrid
 from .bodies import SceneShell, rasterize
 from .candidates import Candidates, make_candidates, top_surfaces
@@ -204,7 +204,7 @@ def _target_candidates(requests: Sequence[BodyRequest], centres: list[np.ndarray
 
 def run_placement(grid: SceneGrid, requests: Sequence[BodyRequest], sampler,
                   config: PlacementConfig, faces=None, obstacles: Sequence[np.ndarray] = (),
-                  progress: bool = True, model=None) -> PlacementResult:
+                  progress: bool | Progress = True, model=None) -> PlacementResult:
     """See :func:`posa_model.place.place_bodies`; runs with ``config.cpu_threads`` torch
     threads and restores the setting afterwards."""
     threads = torch.get_num_threads()
@@ -214,6 +214,12 @@ def run_placement(grid: SceneGrid, requests: Sequence[BodyRequest], sampler,
         return _Run(grid, requests, sampler, config, faces, obstacles, progress, model).run()
     finally:
         torch.set_num_threads(threads)
+
+
+def _round_weights(rounds: int) -> list[float]:
+    """Shares of the bar per placement round: the first round does most of the work (every
+    body); later ones only retry the bodies that failed."""
+    return [0.8 if k == 0 else 0.2 / (rounds - 1) for k in range(rounds)]
 
 
 class _Run:
@@ -250,16 +256,30 @@ class _Run:
         self.clock["last"] = now
 
     def run(self) -> PlacementResult:
+        progress = Progress.of(self.progress, "placement")
+        complete = False
+        try:
+            result = self._run(progress)
+            complete = True
+            return result
+        finally:
+            if not isinstance(self.progress, Progress):
+                progress.close(complete)
+
+    def _run(self, progress: Progress) -> PlacementResult:
         cfg, grid, requests = self.config, self.grid, self.requests
         nb = len(requests)
-        bar = tqdm(total=nb, desc="placement: maps", unit="step", disable=not self.progress)
+        maps_share, setup_share, *round_shares, end_share = progress.parts(
+            [0.15, 0.03, *_round_weights(cfg.rounds), 0.02])
+        progress.describe("placement: maps")
         world = _world_vertices(requests, self.model, self.sampler.num_vertices)
 
         # 1. feature maps
         free = [None if r.target is None else r.target.free for r in requests]
         expected = [None if r.target is None else _expected_classes(r) for r in requests]
-        maps = choose_maps(self.sampler, world, self.present, cfg, progress=bar,
-                           expected=expected, free=free)
+        maps = choose_maps(self.sampler, world, self.present, cfg,
+                           progress=maps_share.counter(nb), expected=expected, free=free)
+        maps_share.finish()
         floor = FloorMap(grid) if CLASS_ID["floor"] in self.present else None
         if floor is None:
             for req, m in zip(requests, maps, strict=True):
@@ -303,6 +323,7 @@ class _Run:
         for j, obs in enumerate(self.obstacles):
             occupancy.add(nb + j, obs)
             rasterize(grid, others, obs[coarse], level_faces)
+        setup_share.finish()
         self.lap("setup")
 
         def full_vertices(cands: Candidates):
@@ -331,7 +352,12 @@ class _Run:
         for round_ in range(cfg.rounds):
             if not active:
                 break
-            bar.set_description(f"placement: round {round_ + 1}")
+            progress.describe(f"placement: round {round_ + 1}")
+            refining = [steps for _, steps in cfg.refine_schedule]
+            if bank is not None and cfg.pose_steps:
+                refining.append(cfg.pose_steps)
+            scoring_share, refine_share, select_share = round_shares[round_].parts(
+                [0.35, 0.45 if refining else 0.0, 0.2])
             other_grid = None
             if (others < _FAR).any():
                 other_grid = SceneGrid(others, np.zeros(grid.shape, np.uint8), grid.grid_min,
@@ -349,22 +375,23 @@ class _Run:
             reasons.update(missing)
             scored += len(cands)
             self.lap("candidates")
-            for level, keep in cfg.schedule:
-                bar.total += len(cands)
-                scores = ev.score(level, cands, progress=bar)
+            for (level, keep), share in zip(cfg.schedule, scoring_share.parts(
+                    [1.0] * len(cfg.schedule)), strict=True):
+                scores = ev.score(level, cands, progress=share.counter(len(cands)))
                 cands = _keep_best(cands, scores["score"], keep) if scores else cands
             scores = ev.score(cfg.refine_level, cands) if len(cands) else {}
             cands = _diverse(cands, scores["score"], top_k, nms) if scores else cands
+            scoring_share.finish()
             self.lap("scoring")
-            for level, steps in cfg.refine_schedule:
-                bar.total += steps
+            shares = refine_share.parts(refining) if refining else []
+            for (level, steps), share in zip(cfg.refine_schedule, shares, strict=False):
                 cands = ev.refine(level, cands, steps, cfg.lr_translation, cfg.lr_yaw,
-                                  progress=bar)
+                                  progress=share.counter(steps))
             if bank is not None and cfg.pose_steps:
-                bar.total += cfg.pose_steps
                 cands = ev.refine(cfg.refine_level, cands, cfg.pose_steps,
                                   cfg.lr_translation / 2, cfg.lr_yaw / 2, cfg.lr_pose,
-                                  progress=bar)
+                                  progress=shares[-1].counter(cfg.pose_steps))
+            refine_share.finish()
             scores = ev.score(cfg.refine_level, cands) if len(cands) else {}
             self.lap("refinement")
             pending = [b for b in active if b not in missing]
@@ -381,6 +408,9 @@ class _Run:
                 rasterize(grid, others, vertices[coarse], level_faces)
             reasons.update(failed)
             active = sorted(failed)
+            select_share.finish()
+            if not isinstance(self.progress, Progress):  # a caller's bar notes its own count
+                progress.note(f"placed {len(chosen)}/{nb}")
             self.lap("selection")
 
         bodies = []
@@ -391,7 +421,7 @@ class _Run:
         metrics = summarize([p.metrics for p in bodies], [p.placed for p in bodies])
         metrics["candidates"] = scored
         self.lap("metrics")
-        bar.close()
+        end_share.finish()
         self.seconds["total"] = time.perf_counter() - self.clock["start"]
         return PlacementResult(bodies, metrics, self.seconds)
 

@@ -30,6 +30,7 @@ from ..placement.floor import FloorMap
 from ..placement.maps import seed_for
 from ..placement.metrics import summarize
 from ..placement.types import BodyRequest, PlacedBody, PlacementConfig, PlacementResult
+from ..progress import Progress
 from ..scene.grid import SceneGrid
 from .interactions import INTERACTIONS, FitContext
 from .plan import Assignment, PeopleRequest, assign
@@ -87,7 +88,7 @@ def populate(grid: SceneGrid, objects: Sequence, request: PeopleRequest,
              model: BodyModel | None = None, sampler=None,
              config: PlacementConfig = DEFAULT_CONFIG, on: Sequence[str] = (),
              obstacles: Sequence[np.ndarray] = (), retries: int = 2,
-             progress: bool = True, poses: Sequence[BodyPose] = (),
+             progress: bool | Progress = True, poses: Sequence[BodyPose] = (),
              near: tuple[np.ndarray, float] | None = None) -> PopulateResult:
     """Populate the scene; see the module docstring.
 
@@ -107,13 +108,40 @@ def populate(grid: SceneGrid, objects: Sequence, request: PeopleRequest,
             people called after the poses' names.
         near: (point (3,), radius m): only spots within ``radius`` of ``point`` horizontally
             (keeping a regenerated person where they were).
+        progress: True: a progress bar whose total is fixed before the work starts; False:
+            none; or a :class:`~posa_model.progress.Progress` share of the caller's bar (with
+            its own ``report`` callback, e.g. Blender's).
     """
+    started = time.perf_counter()
+    seconds: dict[str, float] = {}
+    bar = Progress.of(progress, "populate")
+    spots_share, *attempt_shares = bar.parts([0.03, *_attempt_weights(retries)])
+    bar.describe("populate: finding spots")
+    try:
+        result = _populate(grid, objects, request, model, sampler, config, on, obstacles,
+                           retries, poses, near, spots_share, attempt_shares, started, seconds)
+    except BaseException:
+        if not isinstance(progress, Progress):
+            bar.close(complete=False)
+        raise
+    if not isinstance(progress, Progress):
+        bar.close()
+    return result
+
+
+def _attempt_weights(retries: int) -> list[float]:
+    """Shares of the bar per try: the first places everyone, retries only who failed."""
+    tries = 1 + max(0, retries)
+    return [0.8 if k == 0 else 0.17 / (tries - 1) for k in range(tries)]
+
+
+def _populate(grid, objects, request, model, sampler, config, on, obstacles, retries, poses,
+              near, spots_share: Progress, attempt_shares: list[Progress], started: float,
+              seconds: dict) -> PopulateResult:
     from ..body import load_body_model
     from ..place import place_bodies
     from ..sample import load_sampler
 
-    started = time.perf_counter()
-    seconds: dict[str, float] = {}
     model = model if model is not None else load_body_model()
     sampler = sampler if sampler is not None else load_sampler(device=config.device)
     ctx = FitContext(model, BodyParts.from_model(model), grid, FloorMap(grid),
@@ -124,6 +152,7 @@ def populate(grid: SceneGrid, objects: Sequence, request: PeopleRequest,
                  (s.position - np.asarray(near[0], np.float64))[[0, 2]]) <= near[1])]
     plan = assign(request, spots, np.random.default_rng(seed_for(config.seed, 0, 7000)))
     seconds["spots"] = time.perf_counter() - started
+    spots_share.finish()
     taken = {id(a.spot) for a in plan if a.spot is not None}
     spare = {kind: [s for s in spots if s.kind == kind and id(s) not in taken]
              for kind in ("seat", "bed", "wall", "floor")}
@@ -137,15 +166,18 @@ def populate(grid: SceneGrid, objects: Sequence, request: PeopleRequest,
         free.append((index, BodyRequest(None, name, info={"pose": pose.names[0], "person": index},
                                         pose=pose.take([0]))))
     pending = [a for a in plan if a.spot is not None]
-    for attempt in range(1 + max(0, retries)):
+    for attempt, share in enumerate(attempt_shares):
         if not pending and not free:
             break
+        share.describe("populate: fitting" if attempt == 0 else f"populate: retry {attempt}")
+        fitting, placing = share.parts([0.05, 0.95])
         clock = time.perf_counter()
         requests = _requests(ctx, pending, people, config.seed, attempt)
         requests += [r for _, r in free]
         seconds["fitting"] = seconds.get("fitting", 0.0) + time.perf_counter() - clock
+        fitting.finish()
         result = place_bodies(grid, requests, sampler, replace(config, rounds=2),
-                              obstacles=fixed, progress=progress, model=model)
+                              obstacles=fixed, progress=placing, model=model)
         for key, value in result.seconds.items():
             seconds[key] = seconds.get(key, 0.0) + value
         retry = []
@@ -172,6 +204,8 @@ def populate(grid: SceneGrid, objects: Sequence, request: PeopleRequest,
             if nxt is not None:
                 retry.append(Assignment(a.index, a.interaction, nxt))
         pending = retry
+        share.finish()
+        share.note(f"placed {sum(p.placed for p in people.values())}/{len(people)}")
     ordered = [people[i] for i in sorted(people)]
     metrics = _metrics(ordered)
     metrics["spots"] = describe_spots(spots)
