@@ -16,9 +16,11 @@ For each room ``examples/rooms/<room>.glb`` (ground truth ``<room>.json``):
 * **Blender** (``--blender``): the room imported with ``bpy.ops.import_scene.gltf`` into an
   empty file in the Blender environment (``--blender-python``, default ``.venv-blender``), the
   add-on registered from the checkout (as ``scripts/populate_scene.py`` does),
-  ``bpy.ops.posa.guess_classes()``, then ``bpy.ops.posa.populate_scene`` once per pose of the
-  mix (``pose_mix="PRESET"``, the pose's count as ``n_bodies``; with ``--bodies``: once,
-  ``pose_mix="MIXED"``); bodies placed by an earlier call are obstacles for the later ones.
+  ``bpy.ops.posa.guess_classes()``, then ONE ``bpy.ops.posa.populate_scene`` call with the same
+  people as the CLI (``people="sit:4,lie:2,stand:2"``; with ``--bodies``: ``bodies=N``), the
+  same seed, on the CPU. Each placed body is read back from the record the operator keeps on
+  its mesh object (``Object["posa_placement"]``: interaction, spot, metrics); the people it
+  did not place are those of its warnings (``"<person> not placed: <reason>"``).
 
 Reported per room and overall: people requested and placed, placed per pose, the mean
 non-collision, touch and semantic match of the placed bodies, the largest body-body overlap,
@@ -184,22 +186,40 @@ def run_blender(room: str, people, seed: int, work: Path, checkout: Path, python
     if not result.is_file():
         return {"bodies": [], "seconds": seconds, "exit": code, "log": log}
     doc = json.loads(result.read_text())
-    bodies = doc["bodies"]
-    reasons = [m.groups() for m in _NOT_PLACED.finditer(log)]
-    for body in bodies:  # the operator's warnings, in order, for the bodies it removed
-        if not body["placed"]:
-            found = next((r for r in reasons if r[0] == body["pose"]), None)
-            if found is not None:
-                reasons.remove(found)
-                body["reason"] = found[1]
+    bodies = doc["bodies"] + unplaced_from_log(log, doc["bodies"], doc["requested"],
+                                               "; ".join(doc["reports"]))
     return {"bodies": bodies, "seconds": seconds, "exit": code, "log": log,
             "reports": doc["reports"], "populate_seconds": doc["seconds"]}
 
 
-#: "Warning: POSA Body.001 (sit): not placed: <reason>" in the operator's reports.
-_NOT_PLACED = re.compile(r"Warning: [^\r\n]*? \((\w+)\): not placed: ([^\r\n]*)")
+#: "Warning: sit.003 not placed: <reason>": the operator's report for a person it left out
+#: (``<interaction>.<index>``, :class:`posa_model.populate.Person`'s name).
+_NOT_PLACED = re.compile(r"Warning: ((\w+)\.\d+) not placed: ([^\r\n]*)")
 #: "error: ..." (the CLI) or "Error: ..." (an operator's ERROR report).
 _ERROR = re.compile(r"(?:^|[\r\n])(?:error|Error): ([^\r\n]*)")
+
+
+def unplaced_from_log(log: str, placed: list[dict], requested: dict[str, int] | None,
+                      error: str = "") -> list[dict]:
+    """The people Blender's operator did not place: one per "not placed" warning in ``log``
+    (name, interaction, reason); then, per interaction of ``requested`` ({interaction: count},
+    None for the default mix), as many more as the placed bodies and the warnings leave
+    unaccounted for, with the reason ``error`` (the operator's ERROR report when it placed
+    nobody) or "not placed (no report seen)"."""
+    out, seen = [], set()
+    for match in _NOT_PLACED.finditer(log):
+        name, interaction, reason = match.groups()
+        if name not in seen:
+            seen.add(name)
+            out.append({"name": name, "pose": interaction, "placed": False, "reason": reason,
+                        "metrics": {}, "pelvis": None})
+    for interaction, n in (requested or {}).items():
+        known = sum(b["pose"] == interaction for b in placed + out)
+        out += [{"name": f"{interaction}.unreported.{k}", "pose": interaction, "placed": False,
+                 "reason": error or "not placed (no report seen)", "metrics": {},
+                 "pelvis": None}
+                for k in range(max(n - known, 0))]
+    return out
 
 
 def notable_lines(log: str, tail: int = 1500) -> str:
@@ -212,8 +232,19 @@ def notable_lines(log: str, tail: int = 1500) -> str:
     return text if len(text) <= 20000 else text[:20000 - tail] + "\n...\n" + text[-tail:]
 
 
+def populate_options(people: dict[str, int] | int, seed: int) -> dict:
+    """The keyword arguments of the one ``bpy.ops.posa.populate_scene`` call that places
+    ``people`` ({interaction: count}: ``people="sit:4,lie:2,stand:2"``; a number: ``bodies=N``
+    in the default mix), as :func:`cli_command` asks the CLI."""
+    options = {"seed": seed, "device": "CPU"}
+    if isinstance(people, int):
+        return {**options, "bodies": people}
+    return {**options, "people": ",".join(f"{k}:{n}" for k, n in people.items())}
+
+
 def _blender_worker(args: argparse.Namespace) -> int:
-    """Inside the Blender environment: import, guess classes, populate, write the result."""
+    """Inside the Blender environment: import, guess classes, populate once, write the
+    result (the placed bodies, what was requested, the ERROR report if any, seconds)."""
     import bpy  # noqa: TID251 (a benchmark of the Blender add-on)
 
     sys.path.insert(0, str(args.checkout))
@@ -229,34 +260,31 @@ def _blender_worker(args: argparse.Namespace) -> int:
             obj.select_set(False)
         bpy.ops.posa.guess_classes()
         started = time.perf_counter()
-        calls = ([("MIXED", "sit", people)] if isinstance(people, int)
-                 else [("PRESET", pose, n) for pose, n in people.items()])
-        for k, (mix, preset, n) in enumerate(calls):
-            try:
-                bpy.ops.posa.populate_scene(n_bodies=n, pose_mix=mix, preset=preset,
-                                            seed=args.seed + k, device="CPU")
-            except RuntimeError as exc:  # an ERROR report: nothing placed in this call
-                reports.append(f"{preset} x{n}: {str(exc).strip()}")
+        try:
+            bpy.ops.posa.populate_scene(**populate_options(people, args.seed))
+        except RuntimeError as exc:  # an ERROR report: nothing placed
+            reports.append(str(exc).strip())
         seconds = time.perf_counter() - started
         bodies = _blender_bodies(bpy, np.load(args.checkout / STANDIN)["J_regressor"])
+        summary = bpy.context.scene.posa.last_populate
     finally:
         posa_blender.unregister()
-    # the bodies that found no place (the operator removed them; its warnings say why)
-    wanted = people if isinstance(people, dict) else {"?": people}
-    for pose, n in wanted.items():
-        missing = n - sum(b["pose"] == pose or pose == "?" for b in bodies)
-        bodies += [{"name": f"{pose}.unplaced.{k}", "pose": pose, "placed": False,
-                    "reason": "not placed (see the operator's warnings)", "metrics": {},
-                    "pelvis": None} for k in range(max(missing, 0))]
-    args.worker_result.write_text(json.dumps({"bodies": bodies, "seconds": seconds,
-                                              "reports": reports}, indent=1))
+    args.worker_result.write_text(json.dumps({
+        "bodies": bodies, "seconds": seconds, "reports": reports, "summary": summary,
+        "requested": people if isinstance(people, dict) else None}, indent=1))
     sys.stdout.flush()
     os._exit(0)  # bpy can hang at interpreter exit
 
 
+#: Record fields that are not metrics (:func:`posa_blender.people.record_placement`).
+_RECORD_FIELDS = ("interaction", "pose", "person", "spot", "spot_kind", "object", "seed",
+                  "generation", "map_index", "yaw")
+
+
 def _blender_bodies(bpy, j_regressor: np.ndarray) -> list[dict]:
-    """The POSA bodies in the scene: name, pose, metrics and pelvis (SMPL-X world: Blender's
-    (x, y, z) -> (x, z, -y))."""
+    """The bodies the operator placed (a ``posa_placement`` record on a POSA body's mesh):
+    name (the person, e.g. "sit.003"), interaction, spot, metrics and pelvis (SMPL-X world:
+    Blender's (x, y, z) -> (x, z, -y))."""
     depsgraph = bpy.context.evaluated_depsgraph_get()
     out = []
     for obj in sorted(bpy.context.scene.objects, key=lambda o: o.name):
@@ -273,9 +301,10 @@ def _blender_bodies(bpy, j_regressor: np.ndarray) -> list[dict]:
         smplx = np.stack([world[:, 0], world[:, 2], -world[:, 1]], axis=1)
         pelvis = pelvis_positions(smplx[None], j_regressor)[0] \
             if len(smplx) == j_regressor.shape[1] else None
-        metrics = {k: v for k, v in record.items() if k not in ("pose", "map_index", "yaw")}
-        out.append({"name": obj.name, "pose": record.get("pose", "?"), "placed": True,
-                    "reason": "", "metrics": metrics,
+        metrics = {k: v for k, v in record.items() if k not in _RECORD_FIELDS}
+        out.append({"name": str(record.get("person") or obj.name), "object": obj.name,
+                    "pose": str(record.get("interaction", "?")), "placed": True, "reason": "",
+                    "spot": str(record.get("spot", "")), "metrics": metrics,
                     "pelvis": None if pelvis is None else [round(float(v), 4) for v in pelvis]})
     return out
 

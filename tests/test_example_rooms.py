@@ -3,8 +3,9 @@
 Checked on the committed files, with trimesh and numpy only (no bpy): every room loads; the
 seats are where and as high as the JSON says (rays cast down from above); chairs and stools
 face what they are pushed in at, their seat's front edge 0-0.15 m under its edge; no piece
-reaches into a wall, floats or sinks; groups of pieces leave 0.7 m of floor between them;
-the furniture has the standard heights; and the generator (tools/make_example_rooms.py) writes
+reaches into a wall, floats or sinks; groups of pieces leave 0.7 m of floor between them
+(0.8 m in the apartment); the apartment holds the pieces it is described with; the furniture
+has the standard heights; and the generator (tools/make_example_rooms.py) writes
 the same bytes again. Frames: glTF, +y up, metres.
 """
 
@@ -96,7 +97,7 @@ def _groups(info: dict) -> dict[str, str]:
 
 def test_the_rooms_are_there_and_small():
     assert {"dining_room", "bedroom", "living_room", "office", "kitchen",
-            "living_room_downloaded", "example_room"} <= set(ROOMS)
+            "living_room_downloaded", "example_room", "apartment"} <= set(ROOMS)
     assert (EXAMPLES / "rooms" / "example_room.glb").stat().st_size < 1_000_000
     total = sum(p.stat().st_size for p in EXAMPLES.rglob("*") if p.is_file())
     assert total < 6.5e6, f"examples/ holds {total / 1e6:.1f} MB"
@@ -188,6 +189,8 @@ def test_seats_face_what_they_are_pushed_in_at(name):
         checked += 1
     if name in ("dining_room", "kitchen", "office"):
         assert checked >= 2
+    if name == "apartment":  # four dining chairs, the office chair, two bar stools
+        assert checked == 7
 
 
 @pytest.mark.parametrize("name", ROOMS)
@@ -207,11 +210,16 @@ def test_pieces_stand_on_the_floor_inside_the_walls(name):
     assert not inside.any()
 
 
+#: Free floor (m) between groups of pieces: 0.7 m, more where a room promises it.
+MIN_GAP = {"apartment": 0.8}
+
+
 @pytest.mark.parametrize("name", ROOMS)
 def test_people_can_stand_between_groups_of_pieces(name):
-    """Pieces not used together (a table and its chairs are one group) leave at least 0.7 m of
-    free floor between their footprints (rugs excepted)."""
+    """Pieces not used together (a table and its chairs are one group) leave at least 0.7 m
+    (:data:`MIN_GAP`) of free floor between their footprints (rugs excepted)."""
     info, pieces, _, _ = _load(name)
+    least = MIN_GAP.get(name, 0.7)
     groups = _groups(info)
     solid = [p["name"] for p in info["pieces"] if p["kind"] != "rug"]
     for i, a in enumerate(solid):
@@ -220,7 +228,33 @@ def test_people_can_stand_between_groups_of_pieces(name):
                 continue
             fa, fb = _footprint(pieces[a]), _footprint(pieces[b])
             gap = np.maximum(fb[0] - fa[1], fa[0] - fb[1]).max()
-            assert gap >= 0.7 - TOL, f"{a} and {b}: {gap:.2f} m apart"
+            assert gap >= least - TOL, f"{a} and {b}: {gap:.2f} m apart"
+
+
+def test_apartment_is_open_plan_with_its_groups():
+    """7 x 6 m, four perimeter walls and nothing else of the shell inside; a dining table with
+    four Kenney chairs, a three-seat sofa with a coffee table and an armchair, a double bed with
+    its headboard at a wall and two nightstands, a desk with the Quaternius office chair, a bar
+    counter with two bar stools."""
+    info, pieces, _, _ = _load("apartment")
+    assert info["interior"] == {"x": [0.0, 7.0], "z": [0.0, 6.0]}
+    assert info["shell"] == "walls" and len(info["walls"]) == 4
+    by_name = {p["name"]: p for p in info["pieces"]}
+
+    def at(table: str) -> list[str]:
+        return sorted(p["asset"].split("/")[-1] for p in info["pieces"] if p["at"] == table)
+
+    assert by_name["DiningTable"]["asset"].endswith("posa_dining_table.glb")
+    assert at("DiningTable") == ["kenney_chair.glb"] * 4
+    assert by_name["Sofa"]["seats"] == 3 and at("Sofa") == ["posa_coffee_table.glb"]
+    assert at("CoffeeTable") == ["posa_armchair.glb"]
+    assert at("Bed_Double") == ["posa_nightstand.glb"] * 2
+    assert at("Desk") == ["quaternius_office_chair.glb"]
+    assert at("Bar_Counter") == ["kenney_bar_stool.glb"] * 2
+    bed = pieces["Bed_Double"]
+    head = bed[bed[:, 1] > 0.8]  # the headboard rises above the mattress, at the +z wall
+    assert head[:, 2].min() > 6.0 - 0.2 and bed[:, 2].max() == pytest.approx(6.0, abs=0.01)
+    assert info["seats_total"] == 4 + 3 + 1 + 2 + 1 + 2
 
 
 def test_furniture_has_standard_heights():
@@ -272,13 +306,14 @@ def test_bench_fills_the_seats_and_matches_pelvises_to_them():
     bench = _bench()
     info = _room("bedroom")
     people = bench.people_for_room(info)
-    assert people == {"sit": 1, "lie_back": 3, "stand": 2}
+    assert people == {"sit": 1, "lie": 3, "stand": 2}
     command = bench.cli_command("python", Path("room.glb"), people, 3, Path("o.glb"),
                                 Path("m.json"))
-    assert command[command.index("--bodies") + 1] == "6"
-    assert command[command.index("--poses") + 1] == "sit,lie_back,lie_back,lie_back,stand,stand"
-    assert "--poses" not in bench.cli_command("python", Path("r.glb"), 5, 0, Path("o.glb"),
-                                              Path("m.json"))
+    assert command[command.index("--people") + 1] == "sit:1,lie:3,stand:2"
+    assert "--bodies" not in command
+    default_mix = bench.cli_command("python", Path("r.glb"), 5, 0, Path("o.glb"), Path("m.json"))
+    assert default_mix[default_mix.index("--bodies") + 1] == "5"
+    assert "--people" not in default_mix
     chair = next(p for p in info["pieces"] if p["name"] == "Chair")
     bed = next(p for p in info["pieces"] if p["name"] == "Bed_Double")
     x, y, z = chair["seat_positions"][0]
@@ -286,9 +321,36 @@ def test_bench_fills_the_seats_and_matches_pelvises_to_them():
         {"name": "a", "pose": "sit", "placed": True, "pelvis": [x + 0.2, y + 0.1, z + 0.2]},
         {"name": "b", "pose": "sit", "placed": True, "pelvis": [x, y, z - 0.05]},  # nearer
         {"name": "c", "pose": "stand", "placed": True, "pelvis": [x, y, z]},  # not sitting
-        {"name": "d", "pose": "lie_back", "placed": True, "pelvis": bed["seat_positions"][1]},
+        {"name": "d", "pose": "lie", "placed": True, "pelvis": bed["seat_positions"][1]},
         {"name": "e", "pose": "sit", "placed": False, "pelvis": None},
     ]
     assert sorted(bench.match_seats(info, bodies)) == [("Bed_Double", 1, "d"), ("Chair", 0, "b")]
     far = [{"name": "f", "pose": "sit", "placed": True, "pelvis": [x + 0.31, y, z]}]
     assert bench.match_seats(info, far) == []
+
+
+def test_bench_asks_blender_for_the_same_people_in_one_call():
+    bench = _bench()
+    people = bench.people_for_room(_room("apartment"))
+    assert people == {"sit": 11, "lie": 2, "stand": 2}
+    assert bench.populate_options(people, 3) == {"seed": 3, "device": "CPU",
+                                                 "people": "sit:11,lie:2,stand:2"}
+    assert bench.populate_options(8, 0) == {"seed": 0, "device": "CPU", "bodies": 8}
+
+
+def test_bench_reads_who_blender_left_out_from_the_warnings():
+    bench = _bench()
+    placed = [{"name": "sit.000", "pose": "sit", "placed": True},
+              {"name": "stand.003", "pose": "stand", "placed": True}]
+    log = ("Info: Sit 1: seat on chair\n"
+           "Warning: sit.001 not placed: no free seat spot left in the room (1 in all)\n"
+           "Warning: sit.001 not placed: no free seat spot left in the room (1 in all)\r\n"
+           "Warning: lie.002 not placed: bed on Blanket: no acceptable placement\n")
+    out = bench.unplaced_from_log(log, placed, {"sit": 3, "lie": 1, "stand": 1})
+    assert [(b["name"], b["pose"], b["placed"]) for b in out] == [
+        ("sit.001", "sit", False), ("lie.002", "lie", False), ("sit.unreported.0", "sit", False)]
+    assert out[1]["reason"] == "bed on Blanket: no acceptable placement"
+    assert bench.unplaced_from_log("", placed, None) == []
+    refused = bench.unplaced_from_log("", [], {"sit": 1}, "Cannot populate the scene: no floor")
+    assert [(b["name"], b["reason"]) for b in refused] == [
+        ("sit.unreported.0", "Cannot populate the scene: no floor")]

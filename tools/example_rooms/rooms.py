@@ -238,10 +238,45 @@ def _living_room_downloaded() -> RoomPlan:
                     "rooms come); sofa, coffee table, two armchairs, bench, bookshelf")
 
 
+def _apartment() -> RoomPlan:
+    """An open-plan apartment, 7 x 6 m, no interior walls: living corner (sofa, coffee table,
+    armchair) and bed at the back wall (+z), desk at the left wall (-x), dining table in the
+    middle and a bar counter on the right; a walkway through the middle, 0.8 m or more of floor
+    between the groups."""
+    width, depth = 7.0, 6.0
+    dining = (3.2, 1.7, 0.8, 0.45)
+    desk = (0.355, 1.4, 0.35, 0.7)  # turned -90 degrees: against the left wall, sitter at +x
+    counter = (5.9, 1.4, 1.0, 0.33)  # turned 180 degrees: the stools' overhang at +z
+    bed_x, bed_z, stand_z = 5.6, 4.935, 5.795  # headboard and nightstands at the +z wall
+    dine = {"at": "DiningTable"}
+    bar = {"at": "Bar_Counter"}
+    return RoomPlan("apartment", width, depth, (
+        Placed("Sofa", "sofa_3seat", 1.6, 5.545),  # its back at the +z wall
+        Placed("CoffeeTable", "coffee_table", 1.6, 4.35, at="Sofa"),
+        facing_piece("Armchair", "armchair", (1.0, 0.0), 0.47, 4.2, at="CoffeeTable"),
+        Placed("Bed_Double", "bed_double", bed_x, bed_z),
+        Placed("Nightstand.001", "nightstand", 4.455, stand_z, at="Bed_Double"),
+        Placed("Nightstand.002", "nightstand", 6.745, stand_z, at="Bed_Double"),
+        Placed("DiningTable", "dining_table", dining[0], dining[1]),
+        pushed_in("Chair.001", "kenney_chair", dining, "-z", -0.42, **dine),
+        pushed_in("Chair.002", "kenney_chair", dining, "-z", 0.42, **dine),
+        pushed_in("Chair.003", "kenney_chair", dining, "+z", -0.42, **dine),
+        pushed_in("Chair.004", "kenney_chair", dining, "+z", 0.42, **dine),
+        Placed("Desk", "desk", desk[0], desk[1], -90.0),
+        pushed_in("Office_Chair", "quaternius_office_chair", desk, "+x", -0.17, at="Desk"),
+        Placed("Bar_Counter", "bar_counter", counter[0], counter[1], 180.0),
+        pushed_in("Stool.001", "kenney_bar_stool", counter, "+z", -0.45, **bar),
+        pushed_in("Stool.002", "kenney_bar_stool", counter, "+z", 0.45, **bar),
+    ), doors=(("-z", 2.0),), description="open-plan apartment: dining table with four chairs, "
+              "three-seat sofa with a coffee table and an armchair, double bed with two "
+              "nightstands, desk with an office chair, bar counter (1.05 m) with two bar "
+              "stools (0.82 m)")
+
+
 #: Every example room, by name.
 ROOMS: dict[str, RoomPlan] = {r.name: r for r in (
     _dining_room(), _bedroom(), _living_room(), _office(), _kitchen(),
-    _living_room_downloaded(), _example_room())}
+    _living_room_downloaded(), _example_room(), _apartment())}
 
 
 # --------------------------------------------------------------------------- room shells
