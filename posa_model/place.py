@@ -42,7 +42,7 @@ DEFAULT_CONFIG = PlacementConfig()
 def place_bodies(grid: SceneGrid, bodies: Sequence[BodyRequest], sampler=None,
                  config: PlacementConfig = DEFAULT_CONFIG, faces=None,
                  obstacles: Sequence[np.ndarray] = (), progress=True,
-                 model=None) -> PlacementResult:
+                 model=None, settle=None) -> PlacementResult:
     """Place every body in the scene so that it touches what its feature map says and
     penetrates neither the scene nor the other bodies.
 
@@ -58,6 +58,9 @@ def place_bodies(grid: SceneGrid, bodies: Sequence[BodyRequest], sampler=None,
             :class:`~posa_model.progress.Progress` share of the caller's bar.
         model: the :class:`~posa_model.body.BodyModel` of posed requests (``BodyRequest.pose``),
             whose poses then adapt during refinement; needed only for them.
+        settle: optional ``settle(vertices (V, 3)) -> metres``: how far a chosen body may be
+            lowered to rest on the scene's exact meshes (see
+            :func:`posa_model.scene.objects.settle_drop`); None: as the grids place it.
 
     Returns:
         :class:`PlacementResult`: one :class:`PlacedBody` per request (placed or with the
@@ -69,7 +72,8 @@ def place_bodies(grid: SceneGrid, bodies: Sequence[BodyRequest], sampler=None,
     """
     from .placement.pipeline import run_placement
 
-    return run_placement(grid, bodies, sampler, config, faces, obstacles, progress, model)
+    return run_placement(grid, bodies, sampler, config, faces, obstacles, progress, model,
+                         settle)
 
 
 def refine_placement(grid: SceneGrid, body: BodyRequest, sampler=None,

@@ -149,6 +149,8 @@ def test_a_sitter_fits_seats_from_low_to_bar_stool(seat, model, sampler):
     facing /= np.linalg.norm(facing)
     assert facing @ [0, 0, 1] > np.cos(np.deg2rad(25))  # away from the backrest
     assert person.body.metrics["non_collision"] >= 0.99
+    assert person.check.ok, person.check.describe()  # the sitting rule, on the meshes
+    assert person.check.measures["buttocks on the seat"] <= 0.02
 
 
 def test_lying_on_a_bed_and_the_parameters_reproduce_the_body(model, sampler):
@@ -162,6 +164,7 @@ def test_lying_on_a_bed_and_the_parameters_reproduce_the_body(model, sampler):
     trunk = v[parts.mask("torso", "pelvis")]
     assert np.abs(trunk[:, 0]).max() < 0.5 and np.abs(trunk[:, 2]).max() < 1.0  # on it
     assert abs(trunk[:, 1].min() - 0.5) < 0.03
+    assert person.check.ok and person.check.measures["share on it"] >= 0.95
     again = pose_body(model, person.body.pose).vertices[0]
     assert np.abs(again - v).max() < 1e-4
 

@@ -23,6 +23,11 @@ predicted-contact vertices that touch the scene (``touch_distance``, 2 cm):
   inside the body (metres): catches a thin object swallowed whole, which no vertex test sees;
 * ``touched_classes``: {class name: vertices of T touching it}.
 
+When the scene's meshes are known, :func:`exact_non_collision` measures ``non_collision`` on
+them instead (the grid's value kept as ``non_collision_grid``): a 5 cm grid sees a thin seat
+or slab a little thicker than it is, so a body resting on the exact surface reads as slightly
+inside it.
+
 Overall: the counts, and the means of the per-body values over the placed bodies
 (``body_penetration_max`` is the maximum); a mean over nobody is None, not NaN.
 """
@@ -37,7 +42,11 @@ from ..scene.grid import TorchSceneGrid
 from .maps import canonical_classes
 from .surface import sdf_and_surface_labels
 
-__all__ = ["body_metrics", "summarize"]
+__all__ = ["body_metrics", "exact_non_collision", "summarize"]
+
+#: Classes whose objects may enclose the whole room (a room mesh): not tested by winding
+#: number; the floor is tested by height instead.
+_SHELL_CLASSES = frozenset(CLASS_ID[n] for n in ("floor", "wall", "ceiling"))
 
 
 @torch.no_grad()
@@ -90,3 +99,36 @@ def summarize(per_body: list[dict], placed: list[bool], overlap_limit: float = 0
     out["body_penetration_mean"] = float(np.mean(depths)) if depths else 0.0
     out["bodies_overlapping"] = int(sum(d > overlap_limit for d in depths))
     return out
+
+
+def exact_non_collision(objects, vertices: np.ndarray) -> float:
+    """The share of the (V, 3) world ``vertices`` outside the scene's meshes: not inside any
+    furniture object (libigl's fast winding number <= 0.5; objects whose boxes miss the body
+    skipped) and not below the top of a floor object under them. Walls and ceilings are left to
+    the grid (a room mesh encloses everything)."""
+    import igl
+
+    from ..scene.objects import surface_heights
+
+    v = np.asarray(vertices, np.float64)
+    lo, hi = v.min(axis=0), v.max(axis=0)
+    inside = np.zeros(len(v), bool)
+    floors = []
+    for obj in objects:
+        if obj.class_id == CLASS_ID["floor"]:
+            floors.append(obj)
+            continue
+        if obj.class_id in _SHELL_CLASSES:
+            continue
+        olo, ohi = obj.bounds()
+        if (olo > hi).any() or (ohi < lo).any():
+            continue
+        near = np.all((v >= olo) & (v <= ohi), axis=1)
+        if near.any():
+            w = igl.fast_winding_number(np.asarray(obj.vertices, np.float64),
+                                        np.asarray(obj.faces, np.int64), v[near])
+            inside[np.flatnonzero(near)[w > 0.5]] = True
+    if floors:
+        top = surface_heights(floors, v[:, [0, 2]])
+        inside |= np.isfinite(top) & (v[:, 1] < top)
+    return float(1.0 - inside.mean())

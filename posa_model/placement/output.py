@@ -14,7 +14,8 @@
 * Per placed person ``<out stem>_bodies/<name>.npz``: the same parameters, SMPL-X style
   (:meth:`posa_model.body.BodyPose.to_file`).
 * JSON: the run, the configuration, the overall and per-interaction metrics, the seconds per
-  stage, and per person: name, interaction, spot, placed/reason, yaw, translation, transform,
+  stage, and per person: name, interaction, spot, placed/reason, check (how well a placed
+  person does their interaction: ok, measures, failed rules), yaw, translation, transform,
   map index and metrics (numbers that do not exist, such as a mean over nobody, are null).
 
 Writers take ``atomic=False`` when the caller writes them as one set itself
@@ -130,6 +131,10 @@ def _person_rows(result) -> list[dict]:
             row.update(yaw=body.yaw, translation=np.asarray(body.translation).tolist(),
                        transform=np.asarray(body.transform).tolist(), map_index=body.map_index,
                        metrics=body.metrics)
+        check = getattr(person, "check", None)
+        if check is not None:
+            row["check"] = {"ok": check.ok, "measures": check.measures,
+                            "failed": list(check.failed)}
         rows.append(row)
     return rows
 

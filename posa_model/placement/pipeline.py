@@ -14,8 +14,9 @@ metrics (:mod:`.metrics`).
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -204,16 +205,23 @@ def _target_candidates(requests: Sequence[BodyRequest], centres: list[np.ndarray
 
 def run_placement(grid: SceneGrid, requests: Sequence[BodyRequest], sampler,
                   config: PlacementConfig, faces=None, obstacles: Sequence[np.ndarray] = (),
-                  progress: bool | Progress = True, model=None) -> PlacementResult:
+                  progress: bool | Progress = True, model=None,
+                  settle: Callable[[np.ndarray], float] | None = None) -> PlacementResult:
     """See :func:`posa_model.place.place_bodies`; runs with ``config.cpu_threads`` torch
     threads and restores the setting afterwards."""
     threads = torch.get_num_threads()
     if config.cpu_threads > 0:
         torch.set_num_threads(config.cpu_threads)
     try:
-        return _Run(grid, requests, sampler, config, faces, obstacles, progress, model).run()
+        return _Run(grid, requests, sampler, config, faces, obstacles, progress, model,
+                    settle).run()
     finally:
         torch.set_num_threads(threads)
+
+
+#: A body with a target is kept within this many ``target_shift`` of its fitted place (the
+#: region term): refinement may settle it, not walk it off a bed's lane or a seat.
+TARGET_REGION = 0.5
 
 
 def _round_weights(rounds: int) -> list[float]:
@@ -225,7 +233,8 @@ def _round_weights(rounds: int) -> list[float]:
 class _Run:
     """One call of :func:`run_placement` (the state shared by its steps)."""
 
-    def __init__(self, grid, requests, sampler, config, faces, obstacles, progress, model):
+    def __init__(self, grid, requests, sampler, config, faces, obstacles, progress, model,
+                 settle=None):
         self.clock = {"start": time.perf_counter()}
         self.seconds: dict[str, float] = {}
         self.present = check_scene(grid)
@@ -248,6 +257,7 @@ class _Run:
                                       f"{np.asarray(obs).shape}")
         self.obstacles = [np.asarray(o, dtype=np.float64) for o in obstacles]
         self.progress = progress
+        self.settle = settle
 
     def lap(self, name: str) -> None:
         now = time.perf_counter()
@@ -306,6 +316,11 @@ class _Run:
                         self.dtype) if posed else None
         regions = [None if r.region is None else (np.asarray(r.region[0], np.float64),
                                                   float(r.region[1])) for r in requests]
+        for b, r in enumerate(requests):  # a target's body stays near its fitted place
+            if regions[b] is None and r.target is not None:
+                regions[b] = (yaw_matrix(r.target.yaw) @ centres[b]
+                              + np.asarray(r.target.translation, np.float64),
+                              TARGET_REGION * cfg.target_shift)
         region_c = torch.tensor(np.stack([np.zeros(3) if r is None else r[0] for r in regions]),
                                 device=self.device, dtype=self.dtype)
         region_r = torch.tensor([np.inf if r is None else r[1] for r in regions],
@@ -403,6 +418,7 @@ class _Run:
                 targeted=np.array([r.target is not None for r in requests]))
             for b, pose in picked.items():
                 vertices = occupancy.entries[b][0]
+                pose, vertices = self._settled(b, pose, vertices, occupancy)
                 chosen[b] = (pose, cands.delta[pose.row].copy(), vertices)
                 reasons.pop(b, None)
                 rasterize(grid, others, vertices[coarse], level_faces)
@@ -424,6 +440,21 @@ class _Run:
         end_share.finish()
         self.seconds["total"] = time.perf_counter() - self.clock["start"]
         return PlacementResult(bodies, metrics, self.seconds)
+
+    def _settled(self, b: int, pose: Pose, vertices: np.ndarray, occupancy: Occupancy
+                 ) -> tuple[Pose, np.ndarray]:
+        """The chosen placement lowered by what ``settle`` measures on the exact meshes (the
+        grids see a thin seat a little thicker than it is), unless that would press into
+        someone placed before; occupancy follows."""
+        drop = float(self.settle(vertices)) if self.settle is not None else 0.0
+        if not drop > 0.0:
+            return pose, vertices
+        lowered = vertices - np.array([0.0, drop, 0.0])
+        before = occupancy.depth(b, vertices)
+        if occupancy.depth(b, lowered) > max(before, 0.005):
+            return pose, vertices
+        occupancy.add(b, lowered)
+        return dataclasses.replace(pose, t=pose.t - np.array([0.0, drop, 0.0])), lowered
 
     def _placed_body(self, b: int, req: BodyRequest, maps: BodyMaps, pick, centre: np.ndarray,
                      reason: str, scene, floor, occupancy: Occupancy, shell: SceneShell,

@@ -160,12 +160,19 @@ def format_people(result) -> str:
             lines.append(f"{p.name:<12} {'yes':<6} {where[:34]:<34} "
                          f"{m['non_collision']:>8.3f} {m['touch']:>5.0f} "
                          f"{m['semantic_match']:>8.3f}  {touched}")
+            if p.check is not None and not p.check.ok:
+                lines.append(f"{'':<12} check: {p.check.describe()}")
         else:
             lines.append(f"{p.name:<12} {'no':<6} {p.reason}")
     m = result.metrics
     per = ", ".join(f"{k} {v['placed']}/{v['requested']}" for k, v in m["interactions"].items())
+    passed = sum(v["checks_passed"] for v in m["interactions"].values())
     lines.append(f"placed {m['placed']} of {m['bodies']} ({per}) in "
                  f"{result.seconds['total']:.1f} s; room offers {m.get('spots', '-')}")
+    if m["placed"]:
+        lines.append(f"{passed} of {m['placed']} placed people pass their interaction's check "
+                     "(the touches measured on the meshes; sitters facing out of the seat, "
+                     "lying people on the bed)")
     if m["placed"]:
         lines.append(
             f"placed people: non-collision {_number(m['non_collision'], 4)} (share of vertices "

@@ -28,11 +28,13 @@ import numpy as np
 from ..body import BodyModel, BodyParts, BodyPose
 from ..placement.floor import FloorMap
 from ..placement.maps import seed_for
-from ..placement.metrics import summarize
+from ..placement.metrics import exact_non_collision, summarize
 from ..placement.types import BodyRequest, PlacedBody, PlacementConfig, PlacementResult
 from ..progress import Progress
 from ..scene.grid import SceneGrid
+from ..scene.objects import settle_drop
 from .interactions import INTERACTIONS, FitContext
+from .interactions.base import Check
 from .plan import Assignment, PeopleRequest, assign
 from .spots import Spot, describe_spots, find_spots
 from .variety import draw_betas
@@ -48,7 +50,9 @@ class Person:
     """One person asked for: ``name`` ("sit.003"), ``interaction``, the ``spot`` of their last
     try (None when the room had none free), ``placed``, ``reason`` (why not, "" when placed),
     ``body`` (:class:`~posa_model.place.PlacedBody`: vertices, map, metrics, and ``pose``, the
-    :class:`~posa_model.body.BodyPose` that reproduces the vertices) and ``tries``."""
+    :class:`~posa_model.body.BodyPose` that reproduces the vertices), ``tries`` and, when
+    placed at a spot, ``check``: how well they do their interaction there, measured exactly
+    (:meth:`~.interactions.base.Interaction.check`)."""
 
     name: str
     interaction: str
@@ -57,6 +61,7 @@ class Person:
     reason: str
     body: PlacedBody | None
     tries: int
+    check: Check | None = None
 
 
 @dataclass
@@ -147,6 +152,7 @@ def _populate(grid, objects, request, model, sampler, config, on, obstacles, ret
     ctx = FitContext(model, BodyParts.from_model(model), grid, FloorMap(grid),
                      {o.name: o for o in objects})
     fixed = [np.asarray(o, np.float64) for o in obstacles]
+    settle = (lambda v: settle_drop(objects, v)) if len(objects) else None
     spots = [s for s in find_spots(grid, objects, on=on)
              if not _occupied(s, fixed) and (near is None or np.linalg.norm(
                  (s.position - np.asarray(near[0], np.float64))[[0, 2]]) <= near[1])]
@@ -177,7 +183,7 @@ def _populate(grid, objects, request, model, sampler, config, on, obstacles, ret
         seconds["fitting"] = seconds.get("fitting", 0.0) + time.perf_counter() - clock
         fitting.finish()
         result = place_bodies(grid, requests, sampler, replace(config, rounds=2),
-                              obstacles=fixed, progress=placing, model=model)
+                              obstacles=fixed, progress=placing, model=model, settle=settle)
         for key, value in result.seconds.items():
             seconds[key] = seconds.get(key, 0.0) + value
         retry = []
@@ -207,6 +213,17 @@ def _populate(grid, objects, request, model, sampler, config, on, obstacles, ret
         share.finish()
         share.note(f"placed {sum(p.placed for p in people.values())}/{len(people)}")
     ordered = [people[i] for i in sorted(people)]
+    clock = time.perf_counter()
+    for person in ordered:
+        if person.placed and len(objects):  # measured on the meshes, not the grid
+            m = person.body.metrics
+            m["non_collision_grid"] = m["non_collision"]
+            m["non_collision"] = exact_non_collision(objects, person.body.vertices)
+        if person.placed and person.spot is not None and person.body.pose is not None:
+            joints = ctx.joints(person.body.pose)[0]
+            person.check = INTERACTIONS[person.interaction].check(
+                ctx, np.asarray(person.body.vertices, np.float64), joints, person.spot)
+    seconds["checks"] = time.perf_counter() - clock
     metrics = _metrics(ordered)
     metrics["spots"] = describe_spots(spots)
     seconds["total"] = time.perf_counter() - started
@@ -279,12 +296,13 @@ def _requests(ctx: FitContext, pending: list[Assignment], people: dict[int, Pers
 
 def _metrics(people: list[Person]) -> dict:
     """Overall placement metrics (:func:`posa_model.placement.metrics.summarize`) and per
-    interaction: requested, placed."""
+    interaction: requested, placed, checks passed."""
     metrics = summarize([p.body.metrics if p.body is not None else {} for p in people],
                         [p.placed for p in people])
     per = {}
     for name in dict.fromkeys(p.interaction for p in people):
         mine = [p for p in people if p.interaction == name]
-        per[name] = {"requested": len(mine), "placed": sum(p.placed for p in mine)}
+        per[name] = {"requested": len(mine), "placed": sum(p.placed for p in mine),
+                     "checks_passed": sum(p.check is not None and p.check.ok for p in mine)}
     metrics["interactions"] = per
     return metrics

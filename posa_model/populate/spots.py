@@ -36,6 +36,7 @@ import numpy as np
 from ..classes import CLASS_ID, MPCAT40_NAMES
 from ..placement.floor import FloorMap, up_surfaces
 from ..scene.grid import SceneGrid
+from ..scene.objects import piece_members, pieces, surface_heights
 
 __all__ = ["LIE_CLASSES", "SEAT_CLASSES", "TABLE_CLASSES", "Spot", "SpotKind", "describe_spots",
            "find_spots"]
@@ -51,6 +52,10 @@ LIE_CLASSES = frozenset(CLASS_ID[n] for n in ("bed", "sofa", "seating", "cushion
 #: Classes a sitter's hands rest on: the seat "at a table".
 TABLE_CLASSES = frozenset(CLASS_ID[n] for n in ("table", "counter", "chest_of_drawers",
                                                  "cabinet"))
+#: Exact surface heights: the half-size (m) of the patch measured under a sitter's buttocks,
+#: and how far (m) from the grids' estimate a face may be to count.
+EXACT_PATCH = 0.08
+EXACT_WINDOW = 0.06
 #: Seat surface height above the floor (m): from a low pouffe to a bar stool.
 SEAT_HEIGHTS = (0.28, 0.95)
 SEAT_WIDTH = 0.55  # m of seat width per person
@@ -246,6 +251,7 @@ class _Finder:
 
     def __init__(self, grid: SceneGrid, objects: Sequence):
         self.grid, self.objects = grid, list(objects)
+        self.pieces = pieces(self.objects)
         self.floor = FloorMap(grid)
         self.surf = _surfaces(grid)
         named = np.isin(self.surf.classes, sorted(SEAT_CLASSES | LIE_CLASSES))
@@ -254,6 +260,32 @@ class _Finder:
 
     def name(self, owner: int) -> str:
         return self.objects[owner].name if 0 <= owner < len(self.objects) else ""
+
+    def exact_height(self, owner: int, xz: np.ndarray, estimate: float,
+                     radius: float = EXACT_PATCH) -> float:
+        """The surface height (y) under a person at ``xz`` on the object ``owner``: the median
+        of the exact heights of its piece's faces over a patch of ``radius`` around ``xz``
+        (within :data:`EXACT_WINDOW` of the grids' ``estimate``, which it refines); the
+        estimate when the object is unknown or most of the patch has no face under it."""
+        if not 0 <= owner < len(self.objects):
+            return estimate
+        members = piece_members(self.objects, self.objects[owner].name, self.pieces)
+        offsets = np.linspace(-radius, radius, 5)
+        patch = np.asarray(xz, np.float64) + np.stack(np.meshgrid(offsets, offsets), -1
+                                                      ).reshape(-1, 2)
+        heights = surface_heights(members, patch, below=estimate + EXACT_WINDOW)
+        heights = heights[np.abs(heights - estimate) <= EXACT_WINDOW]
+        return float(np.median(heights)) if len(heights) >= len(patch) // 2 else estimate
+
+    def exact_floor(self, xz: np.ndarray, estimate: float) -> float:
+        """The floor's height (y) at ``xz``: exact on the scene's floor objects, else (or when
+        none is under it within :data:`EXACT_WINDOW`) the grids' ``estimate``."""
+        floors = [o for o in self.objects if o.class_id == CLASS_ID["floor"]]
+        if not floors:
+            return estimate
+        y = surface_heights(floors, np.asarray(xz, np.float64)[None], below=estimate
+                            + EXACT_WINDOW)[0]
+        return float(y) if np.isfinite(y) and abs(y - estimate) <= EXACT_WINDOW else estimate
 
     def region_frame(self, rows: np.ndarray):
         pts = self.surf.points[rows]
@@ -374,8 +406,9 @@ class _Finder:
             near = np.argmin(np.linalg.norm(pts[:, [0, 2]] - xz, axis=1))
             y = _top(pts[np.linalg.norm(pts[:, [0, 2]] - xz, axis=1)
                          <= max(0.12, np.linalg.norm(pts[near, [0, 2]] - xz)), 1])
+            y = self.exact_height(owner, xz, y)
             position = np.array([xz[0], y, xz[1]])
-            floor_y = float(self.floor.height_np(position))
+            floor_y = self.exact_floor(xz, float(self.floor.height_np(position)))
             ahead = (pts[:, [0, 2]] - xz) @ facing2
             side = np.abs((pts[:, [0, 2]] - xz) @ lateral) <= width / count / 2
             front = float(ahead[side].max() if side.any() else ahead.max()) \
@@ -498,8 +531,9 @@ class _Finder:
                 xz = mid + minor * ((slot + 0.5) / lanes - 0.5) * width
                 d = np.linalg.norm(pts[:, [0, 2]] - xz, axis=1)
                 y = _top(pts[d <= max(0.3, d.min() + 1e-9), 1])
+                y = self.exact_height(owner, xz, y, radius=0.2)
                 position = np.array([xz[0], y, xz[1]])
-                floor_y = float(self.floor.height_np(position))
+                floor_y = self.exact_floor(xz, float(self.floor.height_np(position)))
                 offset = ((slot + 0.5) / lanes - 0.5)
                 inward = -np.sign(offset) * _vec3(minor) if abs(offset) > 1e-9 else np.zeros(3)
                 spots.append(Spot("bed", position, _vec3(head2), cls, self.name(owner),
@@ -508,19 +542,9 @@ class _Finder:
         return spots
 
     def _piece(self, owner: int) -> np.ndarray:
-        """(n, 3) vertices of the piece of furniture object ``owner`` belongs to: every object
-        under the same outermost node of the file, else the object and the objects of its class
-        whose boxes meet its box."""
-        obj = self.objects[owner]
-        parents = tuple(getattr(obj, "parents", ()))
-        if parents:
-            root = parents[-1]
-            members = [o for o in self.objects
-                       if o.name == root or tuple(getattr(o, "parents", ()))[-1:] == (root,)]
-        else:
-            lo, hi = obj.bounds()
-            members = [o for o in self.objects if o.class_id == obj.class_id and not (
-                (o.bounds()[0] > hi + 0.05).any() or (o.bounds()[1] < lo - 0.05).any())]
+        """(n, 3) vertices of the piece of furniture object ``owner`` belongs to
+        (:func:`posa_model.scene.objects.piece_members`)."""
+        members = piece_members(self.objects, self.objects[owner].name, self.pieces)
         return np.concatenate([np.asarray(o.vertices) for o in members])
 
     def _end_height(self, mid, axis, half) -> float:

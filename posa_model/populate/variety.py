@@ -20,8 +20,8 @@ from scipy.spatial.transform import Rotation
 from ..body import BodyPose
 from ..body.joints import JOINT_INDEX
 
-__all__ = ["BETA_CLIP", "NUM_BETAS", "SPINE_NOISE_DEG", "draw_betas", "jitter_joints",
-           "mirror", "pose_distance", "turn_joint"]
+__all__ = ["BETA_CLIP", "DISTINCT_POSE", "NUM_BETAS", "SPINE_NOISE_DEG", "crowd_variety",
+           "draw_betas", "jitter_joints", "mirror", "pose_distance", "turn_joint"]
 
 NUM_BETAS = 10
 BETA_CLIP = 2.0
@@ -88,3 +88,27 @@ def pose_distance(a: BodyPose, b: BodyPose) -> np.ndarray:
     qb = rb.as_quat().reshape(len(b), -1, 4)
     dots = np.abs(np.einsum("ajq,bjq->abj", qa, qb)).clip(0.0, 1.0)
     return (2.0 * np.arccos(dots)).mean(axis=-1)
+
+
+#: Two people in one crowd count as posed alike below this mean joint angle (radians, about
+#: 1.7 degrees per joint): the jitter alone moves every joint by a few degrees.
+DISTINCT_POSE = 0.03
+
+
+def crowd_variety(poses: list[BodyPose], interactions: list[str]) -> dict:
+    """How varied a crowd is: ``people``, ``distinct_shapes`` (different betas to 1e-4),
+    ``closest_pose`` (the smallest :func:`pose_distance` between two people of the same
+    interaction, radians; None with fewer than two), ``alike_pairs`` (pairs of the same
+    interaction closer than :data:`DISTINCT_POSE`) and the ``threshold``."""
+    shapes = {tuple(np.round(np.asarray(p.betas[0], np.float64), 4)) for p in poses}
+    closest, alike = None, 0
+    for name in dict.fromkeys(interactions):
+        mine = [p for p, i in zip(poses, interactions, strict=True) if i == name]
+        if len(mine) < 2:
+            continue
+        d = pose_distance(BodyPose.concatenate(mine), BodyPose.concatenate(mine))
+        pairs = d[np.triu_indices(len(mine), 1)]
+        closest = float(pairs.min()) if closest is None else min(closest, float(pairs.min()))
+        alike += int((pairs < DISTINCT_POSE).sum())
+    return {"people": len(poses), "distinct_shapes": len(shapes), "closest_pose": closest,
+            "alike_pairs": alike, "threshold": DISTINCT_POSE}

@@ -13,7 +13,8 @@ import numpy as np
 from ..classes import MPCAT40_NAMES, NUM_CLASSES
 from ..errors import InputShapeError
 
-__all__ = ["CLASS_SOURCES", "MAX_SCENE_EXTENT", "MeshObject", "check_scene_extent"]
+__all__ = ["CLASS_SOURCES", "MAX_SCENE_EXTENT", "MeshObject", "check_scene_extent", "pieces",
+           "piece_members", "settle_drop", "surface_heights"]
 
 #: Where a class can come from; ``"guess:<word>"`` names the word of the object's name that
 #: matched (see :func:`posa_model.scene.labels.guess_class`), ``"geometry:<class>"`` the class
@@ -156,3 +157,101 @@ def check_scene_extent(objects, where: str = "objects",
         f"{where}: the scene spans {float((hi - lo).max()):.4g} m, over the {limit:g} m limit: "
         f"object {worst.name!r} reaches {float(reach.max()):.4g} m from the scene's centre "
         f"(its bounds {box}); remove stray vertices or check the file's units")
+
+
+def pieces(objects) -> dict[str, str]:
+    """{object name: the name of the piece of furniture it belongs to}: its outermost ancestor
+    in the file that is not an ancestor of every object (a file's wrapping "Scene" or
+    "Sketchfab_model" nodes hold everything, not one piece); the object itself when it has
+    none. A blanket under ``Bed_Double`` under ``Room`` belongs to ``Bed_Double``."""
+    objects = list(objects)
+    shared = set.intersection(*(set(o.parents) for o in objects)) if objects else set()
+    out = {}
+    for o in objects:
+        own = [p for p in o.parents if p not in shared]
+        out[o.name] = own[-1] if own else o.name
+    return out
+
+
+def piece_members(objects, name: str, piece_of: dict[str, str] | None = None) -> list:
+    """The objects of the piece of furniture the object called ``name`` belongs to: its piece
+    in the file's hierarchy (:func:`pieces`; ``piece_of``: that mapping, if computed already)
+    when that holds several objects, else the object and the objects of its class whose boxes
+    come within 5 cm of its box (a bed's frame and headboard beside its mattress). [] when no
+    object is called ``name``."""
+    objects = list(objects)
+    by_name = {o.name: o for o in objects}
+    if name not in by_name:
+        return []
+    piece_of = piece_of if piece_of is not None else pieces(objects)
+    members = [o for o in objects if piece_of[o.name] == piece_of[name]]
+    if len(members) > 1:
+        return members
+    obj = by_name[name]
+    lo, hi = obj.bounds()
+    return [o for o in objects if o.class_id == obj.class_id and not (
+        (o.bounds()[0] > hi + 0.05).any() or (o.bounds()[1] < lo - 0.05).any())]
+
+
+def surface_heights(objects, xz: np.ndarray, below: float | np.ndarray = np.inf) -> np.ndarray:
+    """(n,) the height (y, m) of the highest face of ``objects`` straight under each of the
+    (n, 2) points ``xz`` and at most ``below`` (a height, or (n,) one per point), exactly
+    (vertical rays against the triangles); NaN where no face is under a point. SMPL-X world
+    (+y up)."""
+    xz = np.atleast_2d(np.asarray(xz, np.float64))
+    below = np.broadcast_to(np.asarray(below, np.float64), (len(xz),))
+    best = np.full(len(xz), -np.inf)
+    lo, hi = xz.min(axis=0), xz.max(axis=0)
+    for obj in objects:
+        tri = np.asarray(obj.vertices, np.float64)[np.asarray(obj.faces, np.int64)]  # (F, 3, 3)
+        flat = tri[:, :, [0, 2]]
+        near = ((flat.min(axis=1) <= hi) & (flat.max(axis=1) >= lo)).all(axis=1)
+        tri, flat = tri[near], flat[near]
+        step = max(1, 1_000_000 // max(len(tri), 1))  # bounded memory: step x F at a time
+        for start in range(0, len(xz), step):
+            p = xz[start:start + step, None, :]  # (m, 1, 2)
+            a, b, c = flat[None, :, 0], flat[None, :, 1], flat[None, :, 2]
+            v0, v1, v2 = b - a, c - a, p - a
+            d00 = (v0 * v0).sum(-1)
+            d01 = (v0 * v1).sum(-1)
+            d11 = (v1 * v1).sum(-1)
+            d20 = (v2 * v0).sum(-1)
+            d21 = (v2 * v1).sum(-1)
+            den = d00 * d11 - d01 * d01
+            ok = np.abs(den) > 1e-18
+            den = np.where(ok, den, 1.0)
+            v = (d11 * d20 - d01 * d21) / den
+            w = (d00 * d21 - d01 * d20) / den
+            u = 1.0 - v - w
+            inside = ok & (u >= -1e-9) & (v >= -1e-9) & (w >= -1e-9)
+            y = u * tri[None, :, 0, 1] + v * tri[None, :, 1, 1] + w * tri[None, :, 2, 1]
+            y = np.where(inside & (y <= below[start:start + step, None]), y, -np.inf)
+            if y.shape[1]:
+                best[start:start + step] = np.maximum(best[start:start + step], y.max(axis=1))
+    return np.where(np.isfinite(best), best, np.nan)
+
+
+def settle_drop(objects, vertices: np.ndarray, cap: float = 0.03, cell: float = 0.03,
+                gap: float = 0.002) -> float:
+    """How far (m, 0..``cap``) the (V, 3) ``vertices`` can move straight down until they rest
+    on ``objects`` (``gap`` above them), measured exactly: the lowest vertex of each ``cell``
+    (m) column of the body against the faces under it. 0 when something is already that
+    close below, or nothing is under the body. SMPL-X world (+y up)."""
+    v = np.asarray(vertices, np.float64)
+    cells = np.floor(v[:, [0, 2]] / cell).astype(np.int64)
+    order = np.lexsort((v[:, 1], cells[:, 1], cells[:, 0]))
+    first = np.ones(len(order), bool)
+    first[1:] = (np.diff(cells[order], axis=0) != 0).any(axis=1)
+    bottom = v[order[first]]  # the lowest vertex of each column
+    lo, hi = bottom[:, [0, 2]].min(axis=0), bottom[:, [0, 2]].max(axis=0)
+    near = [o for o in objects if (np.asarray(o.vertices)[:, [0, 2]].max(axis=0) >= lo).all()
+            and (np.asarray(o.vertices)[:, [0, 2]].min(axis=0) <= hi).all()]
+    if not near:
+        return 0.0
+    # a face up to 2 cm above a vertex counts as under it: the vertex is inside (no drop)
+    below = surface_heights(near, bottom[:, [0, 2]], below=bottom[:, 1] + 0.02)
+    rows = np.isfinite(below)
+    if not rows.any():
+        return 0.0
+    clearance = float((bottom[rows, 1] - below[rows]).min()) - gap
+    return float(np.clip(clearance, 0.0, cap))

@@ -3,10 +3,11 @@
 An :class:`Interaction` says what people doing it need (a spot kind), how they start (a pose
 family of presets), how each person varies (:meth:`Interaction.vary`), how a body is fitted to
 its spot before placement refines it (:meth:`Interaction.fit`: legs to the seat's height, the
-back to the wall...) and which contacts make it what it is (:attr:`Interaction.touches`: parts
-of the body and the classes they touch, with a tolerance; placement requires them, the reports
-and benchmarks measure them). Adding an interaction is one new module in this package that
-defines ``INTERACTION`` (see :mod:`.sit`).
+back to the wall...), which contacts make it what it is (:attr:`Interaction.touches`: parts of
+the body and the classes they touch, with a tolerance; placement requires them) and how a placed
+person is judged (:meth:`Interaction.check`: the touches measured exactly on the meshes, plus
+the interaction's own rules, such as a sitter facing away from the backrest). Adding an
+interaction is one new module in this package that defines ``INTERACTION`` (see :mod:`.sit`).
 
 Frame: SMPL-X world (+y up, metres). A fitted placement is (yaw, translation) applied to the
 pose's vertices: ``placed = vertices @ R_y(yaw).T + translation``, as placement reports it.
@@ -26,8 +27,8 @@ from ...placement.types import Target, Touch
 from ...scene.grid import SceneGrid
 from ..spots import SEAT_CLASSES, Spot
 
-__all__ = ["FLOOR", "FitContext", "Fitted", "Interaction", "TouchSpec", "bisect",
-           "rotate_xz", "yaw_matrix"]
+__all__ = ["FLOOR", "Check", "FitContext", "Fitted", "Interaction", "TouchSpec", "bisect",
+           "class_distance", "rotate_xz", "yaw_matrix"]
 
 FLOOR = frozenset({CLASS_ID["floor"]})
 
@@ -92,6 +93,32 @@ class FitContext:
         return np.sqrt(d2)
 
 
+@dataclass(frozen=True)
+class Check:
+    """How well a placed person does their interaction, measured exactly on the scene's meshes
+    (:meth:`Interaction.check`): ``ok`` when every rule holds; ``measures`` {name: value} (m,
+    degrees or a share, as named); ``failed``: the rules that do not hold, in words."""
+
+    ok: bool
+    measures: dict
+    failed: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        return "ok" if self.ok else "; ".join(self.failed)
+
+
+def class_distance(ctx: FitContext, points: np.ndarray, classes: frozenset) -> float:
+    """The smallest distance (m) from (n, 3) world ``points`` to a surface of ``classes``:
+    exact on the scene's objects of those classes when it has any, else from the grids (SDF
+    where the nearest object has such a class). inf when none is near."""
+    names = [name for name, obj in ctx.objects.items() if obj.class_id in classes]
+    if names:
+        return float(min(ctx.distance(points, name).min() for name in names))
+    d = np.maximum(ctx.grid.lookup(points), 0.0)
+    d[~np.isin(ctx.grid.lookup_semantics(points), sorted(classes))] = np.inf
+    return float(d.min()) if len(d) else float("inf")
+
+
 @dataclass
 class Fitted:
     """Fitted bodies: ``pose`` (B bodies, body frame), per body ``yaw`` (B,), ``translation``
@@ -142,6 +169,33 @@ class Interaction:
 
     def contact_touches(self, parts: BodyParts, spot: Spot) -> tuple[Touch, ...]:
         return tuple(spec.touch(parts, spot) for spec in self.touches)
+
+    def check(self, ctx: FitContext, vertices: np.ndarray, joints: np.ndarray,
+              spot: Spot) -> Check:
+        """The interaction's rule for a placed person ((V, 3) ``vertices`` and (55, 3)
+        ``joints``, world): every :attr:`touches` part within its distance of its classes,
+        measured exactly (subclasses add their own rules through :meth:`extra_checks`)."""
+        measures, failed = {}, []
+        for spec, touch in zip(self.touches, self.contact_touches(ctx.parts, spot),
+                               strict=True):
+            d = class_distance(ctx, vertices[touch.mask], touch.classes)
+            measures[spec.name] = d
+            if not d <= spec.distance and not self.excused(spec, ctx, vertices, spot):
+                failed.append(f"{spec.name}: {d:.3f} m (at most {spec.distance} m)")
+        more, more_failed = self.extra_checks(ctx, vertices, joints, spot)
+        measures.update(more)
+        failed += more_failed
+        return Check(not failed, measures, tuple(failed))
+
+    def excused(self, spec: TouchSpec, ctx: FitContext, vertices: np.ndarray,
+                spot: Spot) -> bool:
+        """Whether a touch may be missing for this person (a bar-stool sitter's feet)."""
+        return False
+
+    def extra_checks(self, ctx: FitContext, vertices: np.ndarray, joints: np.ndarray,
+                     spot: Spot) -> tuple[dict, list[str]]:
+        """Rules beyond the touches: (measures, failures in words)."""
+        return {}, []
 
 
 def yaw_matrix(yaw: float) -> np.ndarray:

@@ -15,13 +15,19 @@ from scipy.spatial.transform import Rotation
 
 from ...body import BodyPose
 from ...body.joints import JOINT_INDEX
+from ...scene.objects import piece_members
 from ..spots import Spot
 from ..variety import jitter_joints, mirror, turn_joint
 from .base import FitContext, Fitted, Interaction, TouchSpec, rotate_xz, yaw_matrix
 
 __all__ = ["INTERACTION", "Lie"]
 
+#: The top of the head ends this far (m) from the bed's head end; a tall person on a short
+#: bed moves up to MIN_HEAD_GAP rather than leave the feet over the foot end.
 HEAD_GAP = 0.12
+MIN_HEAD_GAP = 0.03
+#: A lying person has at least this share of their vertices over the bed or sofa.
+ON_IT = 0.95
 _HEAD = JOINT_INDEX["head"]
 
 
@@ -35,6 +41,22 @@ class Lie(Interaction):
                TouchSpec("legs on it", ("thighs", "shins", "feet"), "spot", 0.05, up=True))
     weight = 1.0
     order = 20
+
+    def extra_checks(self, ctx: FitContext, vertices: np.ndarray, joints: np.ndarray,
+                     spot: Spot) -> tuple[dict, list[str]]:
+        """Fully on it: at least :data:`ON_IT` of the body over the piece's footprint (the
+        convex hull, seen from above, of the spot's object and the parts of its piece)."""
+        piece = piece_members(ctx.objects.values(), spot.object)
+        if not piece:
+            return {}, []
+        from scipy.spatial import Delaunay
+
+        footprint = Delaunay(np.concatenate([o.vertices[:, [0, 2]] for o in piece]))
+        share = float((footprint.find_simplex(vertices[:, [0, 2]]) >= 0).mean())
+        failed = [] if share >= ON_IT else [
+            f"{100 * (1 - share):.0f}% of the body is off the {spot.object} (at most "
+            f"{100 * (1 - ON_IT):.0f}%)"]
+        return {"share on it": share}, failed
 
     def vary(self, rng: np.random.Generator, pose: BodyPose, spots: list[Spot]) -> dict:
         b = len(pose)
@@ -87,7 +109,10 @@ class Lie(Interaction):
             lateral = np.array([f[2], 0.0, -f[0]])
             end = (spot.position + f * spot.back) @ f
             t = np.zeros(3)
-            t += f * (end - HEAD_GAP - (v @ f).max())
+            length = (v @ f).max() - (v @ f).min()
+            over = length + HEAD_GAP - float(spot.extent[1])  # the feet past the foot end
+            gap = HEAD_GAP - float(np.clip(over, 0.0, HEAD_GAP - MIN_HEAD_GAP))
+            t += f * (end - gap - (v @ f).max())
             t += lateral * ((spot.position - v.mean(axis=0)) @ lateral)
             t[1] = spot.position[1] - v[trunk, 1].min() + 0.004
             translation[k] = t

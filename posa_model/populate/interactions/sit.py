@@ -21,7 +21,9 @@ Fitting (batched over the sitters):
   of it.
 
 Required contacts: buttocks within 2 cm of the seat (any seat class), each sole within 3 cm of
-the floor (unless hanging).
+the floor (unless hanging). The check of a placed sitter (:meth:`Sit.check`) measures those on
+the meshes, lets the feet hang only from a seat :data:`HANGING_SEAT` high or more, and wants the
+sitter facing within :data:`MAX_FACING_ERROR` degrees of the seat's direction.
 """
 
 from __future__ import annotations
@@ -47,6 +49,10 @@ TABLE_CLOSE = 0.3
 #: The knee joints end at least this far beyond the seat's front edge (m).
 KNEE_CLEARANCE = 0.02
 MAX_RECLINE = np.deg2rad(30.0)
+#: A seat this high (m) may leave the feet hanging (a bar stool).
+HANGING_SEAT = 0.65
+#: A sitter faces within this many degrees of the seat's direction (away from the backrest).
+MAX_FACING_ERROR = 45.0
 _THIGH_DOWN = np.deg2rad(40.0)
 _TOES_DOWN = np.deg2rad(35.0)
 KNEES = [JOINT_INDEX["left_knee"], JOINT_INDEX["right_knee"]]
@@ -114,6 +120,22 @@ class Sit(Interaction):
                TouchSpec("right foot on the floor", ("right_sole",), FLOOR, 0.03))
     weight = 3.0
     order = 10
+
+    def excused(self, spec: TouchSpec, ctx: FitContext, vertices: np.ndarray,
+                spot: Spot) -> bool:
+        return "foot" in spec.name and spot.height >= HANGING_SEAT
+
+    def extra_checks(self, ctx: FitContext, vertices: np.ndarray, joints: np.ndarray,
+                     spot: Spot) -> tuple[dict, list[str]]:
+        lateral = joints[JOINT_INDEX["left_hip"]] - joints[JOINT_INDEX["right_hip"]]
+        forward = np.cross(lateral, [0.0, 1.0, 0.0])
+        forward /= max(float(np.linalg.norm(forward)), 1e-9)
+        facing = spot.facing / max(float(np.linalg.norm(spot.facing)), 1e-9)
+        error = float(np.degrees(np.arccos(np.clip(forward @ facing, -1.0, 1.0))))
+        failed = [] if error <= MAX_FACING_ERROR else [
+            f"facing {error:.0f} degrees off the seat's direction (at most "
+            f"{MAX_FACING_ERROR:.0f})"]
+        return {"facing error (degrees)": error}, failed
 
     def vary(self, rng: np.random.Generator, pose: BodyPose, spots: list[Spot]) -> dict:
         b = len(pose)
