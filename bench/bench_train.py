@@ -33,7 +33,7 @@ from posa_model.training.losses import cvae_loss
 
 def _hierarchy():
     try:
-        from posa_model.mesh import standin_hierarchy
+        from posa_model.assets import standin_hierarchy
 
         return standin_hierarchy(), "stand-in"
     except Exception as exc:  # noqa: BLE001 - any failure: fall back to same-sized random

@@ -65,8 +65,7 @@ def _read_frame_regressor(path: str | Path, num_vertices: int) -> torch.Tensor:
 
 
 def _standin_regressor_if_standin(hierarchy: Any) -> torch.Tensor | None:
-    from .mesh import standin_hierarchy
-    from .nn.default import standin_frame_regressor
+    from .assets import standin_frame_regressor, standin_hierarchy
     from .nn.mesh_check import faces_match
 
     standin = standin_hierarchy()

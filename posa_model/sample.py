@@ -28,6 +28,7 @@ from typing import Literal
 import numpy as np
 import torch
 
+from .assets import DEFAULT_CHECKPOINT_PATH, resolve_hierarchy
 from .classes import MPCAT40_NAMES, NUM_CLASSES
 from .device import resolve_device
 from .errors import InputShapeError, PosaError
@@ -233,25 +234,6 @@ class Sampler:
         )
 
 
-def resolve_hierarchy(hierarchy=None):
-    """None -> the stand-in's shipped hierarchy; a MeshHierarchy as is; a folder -> reference
-    ``mesh_ds``; a file -> a hierarchy saved by ``posa_model.mesh.hierarchy.save_hierarchy``."""
-    from .mesh import standin_hierarchy
-    from .mesh.hierarchy import MeshHierarchy, load_hierarchy
-    from .mesh.mesh_ds import read_mesh_ds
-
-    if hierarchy is None:
-        return standin_hierarchy()
-    if isinstance(hierarchy, MeshHierarchy):
-        return hierarchy
-    path = Path(hierarchy)
-    if path.is_dir():
-        return read_mesh_ds(path)
-    if path.is_file():
-        return load_hierarchy(path)
-    raise PosaError(f"mesh hierarchy not found: {path} (expected a .npz file or mesh_ds folder)")
-
-
 def load_sampler(checkpoint: str | os.PathLike | None = None, device: str = "auto",
                  hierarchy=None) -> Sampler:
     """Load a sampler from one of our checkpoints.
@@ -267,9 +249,7 @@ def load_sampler(checkpoint: str | os.PathLike | None = None, device: str = "aut
             ``--hierarchy``), else the stand-in's. A hierarchy whose fingerprint differs from
             the checkpoint's is refused.
     """
-    from .nn.default import default_checkpoint_path
-
-    ckpt = read_checkpoint(default_checkpoint_path() if checkpoint is None else checkpoint)
+    ckpt = read_checkpoint(DEFAULT_CHECKPOINT_PATH if checkpoint is None else checkpoint)
     if hierarchy is None and ckpt.hierarchy is not None:
         hier = ckpt.hierarchy
     else:

@@ -85,10 +85,10 @@ MAX_BODIES = 10_000_000
 def check_body_hierarchy(body: str, hierarchy: str | None, allow_pickle: bool = False) -> None:
     """Refuse a ``--body`` that is not the level-0 mesh of ``--hierarchy`` (the stand-in's when
     not given): its labels would be taken at the wrong vertices."""
+    from .assets import resolve_hierarchy
     from .body import load_body_model
     from .errors import InputShapeError
     from .nn.mesh_check import faces_match
-    from .sample import resolve_hierarchy
 
     model = load_body_model(body, allow_pickle=allow_pickle)
     hier = resolve_hierarchy(hierarchy)

@@ -42,7 +42,7 @@ from posa_model.synth.rooms import _overlap, _Rect
 
 
 def _have_standin() -> bool:
-    from posa_model.mesh.hierarchy import STANDIN_HIERARCHY_PATH
+    from posa_model.assets import STANDIN_HIERARCHY_PATH
 
     return standin_path().is_file() and STANDIN_HIERARCHY_PATH.is_file()
 

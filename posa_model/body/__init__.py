@@ -9,8 +9,9 @@ function, body parts, the joint table and the presets.
 
 from __future__ import annotations
 
+from ..assets import standin_path
 from .joints import JOINT_INDEX, JOINT_NAMES, NUM_BODY_JOINTS, NUM_JOINTS, PARENTS
-from .loader import GENDERS, load_body_model, standin_path, validate_arrays
+from .loader import GENDERS, load_body_model, validate_arrays
 from .model import BodyModel, PosedBodies, pose_body
 from .parts import PART_NAMES, BodyParts
 from .pose import BodyPose

@@ -2,7 +2,8 @@
 
 :func:`load_body_model` accepts
 
-* ``None``: the procedural stand-in shipped with this package (:func:`standin_path`), neutral only;
+* ``None``: the procedural stand-in shipped with this package
+  (:func:`posa_model.assets.standin_path`), neutral only;
 * an ``.npz`` file in SMPL-X format (the official ``SMPLX_NEUTRAL.npz`` or any file with the same
   fields);
 * a ``.pkl`` file in SMPL-X format. Unpickling can run arbitrary code, so a pickle is read only
@@ -38,11 +39,12 @@ from typing import Any
 
 import numpy as np
 
+from ..assets import standin_path
 from ..errors import InputShapeError, ModelFileError
 from ..io_utils import MAX_ZIP_MEMBERS, open_regular_file, read_npz_bounded, require_regular_file
 from .joints import NUM_JOINTS, PARENTS
 
-__all__ = ["GENDERS", "SMPLX_DOWNLOAD_HINT", "load_body_model", "standin_path", "validate_arrays"]
+__all__ = ["GENDERS", "SMPLX_DOWNLOAD_HINT", "load_body_model", "validate_arrays"]
 
 log = logging.getLogger(__name__)
 
@@ -63,16 +65,6 @@ NUM_HAND_POSE = 45  # 15 hand joints x 3
 
 _SUFFIXES = (".npz", ".pkl")
 _READ_ERRORS = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error)
-
-
-def standin_path() -> Path:
-    """Path of the procedural stand-in body (``assets/standin/smplx/SMPLX_NEUTRAL.npz``).
-
-    The stand-in has SMPL-X's layout (10475 vertices, 55 joints, y-up, metres, T-pose rest, facing
-    +z, body-left at +x) but is not SMPL-X: it lets everything run without the licensed model.
-    The file may not exist in a source checkout that has not generated it yet.
-    """
-    return Path(__file__).resolve().parent.parent / "assets/standin/smplx/SMPLX_NEUTRAL.npz"
 
 
 def load_body_model(

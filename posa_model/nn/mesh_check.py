@@ -103,8 +103,8 @@ def _checkpoint_name(checkpoint: Any) -> str:
 
 def _standin_face_count() -> int | None:
     """The stand-in's face count, for the message only (None when its asset is broken)."""
+    from ..assets import standin_hierarchy
     from ..errors import PosaError
-    from ..mesh import standin_hierarchy
 
     try:
         return int(standin_hierarchy().faces[0].shape[0])

@@ -145,9 +145,9 @@ class Synthesizer:
     def __init__(self, config: SynthConfig, out_dir: str | os.PathLike | None = None):
         import torch
 
+        from ..assets import resolve_hierarchy, standin_frame_regressor
         from ..body import PRESETS, load_body_model
         from ..frames import FRAME_JOINTS
-        from ..sample import resolve_hierarchy
 
         torch.set_num_threads(1)  # determinism across processes, and one core per worker
         self.config = config
@@ -157,8 +157,6 @@ class Synthesizer:
         self.presets = PRESETS
         self.dims = self.poser.dims(PRESETS)
         if config.body is None:
-            from ..nn.default import standin_frame_regressor
-
             regressor = standin_frame_regressor().numpy()
         else:
             regressor = self.poser.j_regressor[list(FRAME_JOINTS)]
