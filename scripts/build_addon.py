@@ -5,7 +5,8 @@
 Steps:
 1. check that the versions agree (blender_manifest.toml, pyproject.toml, posa_model.__version__)
    and that posa_model's assets (stand-in body, its mesh hierarchy, default checkpoint) exist;
-2. write ``posa_model-<version>-py3-none-any.whl`` (posa_model with its assets; nothing else);
+2. write ``posa_model-<version>-py3-none-any.whl`` (posa_model with its assets; nothing else:
+   the build-time generators in ``tools/`` stay out);
 3. stage posa_blender/ with the manifest and the wheels, then run Blender's extension tool
    (``blender_ext.py build`` and ``validate``; it ships in the bpy wheel and in Blender).
 
@@ -36,12 +37,21 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = ROOT / "blender_manifest.toml"
-#: Files the add-on cannot run without, relative to posa_model/.
-REQUIRED_ASSETS = (
-    "assets/standin/smplx/SMPLX_NEUTRAL.npz",
-    "assets/standin_hierarchy.npz",
-    "assets/posa_standin.pt",
-)
+
+
+def _shipped_files() -> tuple[str, ...]:
+    """``posa_model.assets.SHIPPED_FILES`` of this checkout (read from its file, so the build
+    needs no installed posa_model)."""
+    spec = importlib.util.spec_from_file_location("_posa_model_assets",
+                                                  ROOT / "posa_model" / "assets.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return tuple(module.SHIPPED_FILES)
+
+
+#: Files the add-on cannot run without, relative to posa_model/ (posa_model/assets.py).
+REQUIRED_ASSETS = _shipped_files()
 _ZIP_DATE = (2024, 1, 1, 0, 0, 0)  # fixed timestamps: the same sources give the same wheel
 _SKIP_PARTS = {"__pycache__", ".mypy_cache", ".pytest_cache"}
 

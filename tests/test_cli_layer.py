@@ -215,7 +215,7 @@ def test_sample_never_overwrites_its_inputs_and_bounds_its_arguments(tmp_path, c
 
 def test_evaluate_never_overwrites_the_checkpoint(tmp_path, capsys):
     from posa_model.evaluate import main
-    from posa_model.nn.default import make_untrained_checkpoint
+    from tools.make_default_checkpoint import make_untrained_checkpoint
 
     ckpt = make_untrained_checkpoint(tmp_path / "c.pt")
     before = ckpt.read_bytes()
@@ -228,10 +228,10 @@ def test_evaluate_never_overwrites_the_checkpoint(tmp_path, capsys):
                  "--split", "../..", "--out", str(tmp_path / "m.json")]) == 2
 
 
-def test_nn_default_never_replaces_the_shipped_checkpoint_unasked(tmp_path, capsys):
-    from posa_model.nn.default import default_checkpoint_path, main
+def test_the_checkpoint_tool_never_replaces_the_shipped_checkpoint_unasked(tmp_path, capsys):
+    from posa_model.assets import DEFAULT_CHECKPOINT_PATH as shipped
+    from tools.make_default_checkpoint import main
 
-    shipped = default_checkpoint_path()
     stamp = (shipped.stat().st_mtime_ns, shipped.stat().st_size)
     assert main([]) == 2
     assert "nothing to do" in capsys.readouterr().err
@@ -246,7 +246,7 @@ def test_nn_default_never_replaces_the_shipped_checkpoint_unasked(tmp_path, caps
     # exporting: the output may not be its own source
     assert main(["--from", str(tmp_path / "u.pt"), "--out", str(tmp_path / "u.pt")]) == 2
     assert main(["--from", str(tmp_path / "u.pt"), "--out", str(tmp_path / "e.pt")]) == 0
-    out = subprocess.run([sys.executable, "-m", "posa_model.nn.default"], capture_output=True,
-                         text=True, timeout=120, cwd=tmp_path)
+    out = subprocess.run([sys.executable, str(ROOT / "tools" / "make_default_checkpoint.py")],
+                         capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert out.returncode == 2 and "nothing to do" in out.stderr
     assert (shipped.stat().st_mtime_ns, shipped.stat().st_size) == stamp

@@ -145,7 +145,7 @@ def test_embedded_hierarchy_is_checked(tmp_path, mesh_ds, reference, icosphere):
 
 def test_standin_sampler_refuses_the_hierarchy_of_another_checkpoint(tmp_path, mesh_ds):
     """A converted checkpoint's hierarchy is its own: the stand-in hierarchy is refused."""
-    from posa_model.nn.default import make_untrained_checkpoint
+    from tools.make_default_checkpoint import make_untrained_checkpoint
 
     path = make_untrained_checkpoint(tmp_path / "u.pt")
     with pytest.raises(CheckpointError, match="hierarchy"):

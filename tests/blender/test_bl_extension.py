@@ -51,6 +51,8 @@ def test_the_zip_holds_the_addon_and_posa_model_with_its_assets(built_zip):
     for asset in build_addon.REQUIRED_ASSETS:
         assert f"posa_model/{asset}" in inner
     assert "posa_model/sample.py" in inner and not any(n.startswith("smplx/") for n in inner)
+    # build-time generators stay out of the add-on
+    assert not any(n.startswith("tools/") or "make_default_checkpoint" in n for n in inner)
 
 
 def test_the_zip_validates_with_blenders_extension_tool(built_zip):
