@@ -17,6 +17,7 @@ import trimesh
 from posa_model.body import standin_path
 from posa_model.classes import CLASS_ID
 from posa_model.errors import PosaError
+from posa_model.scene.grid import load_scene_grid, save_scene_grid
 from posa_model.synth import (
     ARCHETYPES,
     CONTACT_THRESHOLD,
@@ -32,8 +33,6 @@ from posa_model.synth import (
     compute_sdf_grid,
     fit_jobs,
     generate_room,
-    load_sdf_grid,
-    save_sdf_grid,
     sweep_distance,
 )
 from posa_model.synth.export import save_scene, scene_mesh
@@ -176,10 +175,10 @@ def test_sdf_grid_is_exact_and_round_trips(rooms, tmp_path):
     np.testing.assert_allclose(grid.sdf[idx[:, 0], idx[:, 1], idx[:, 2]], ref.signed, atol=1e-5)
     np.testing.assert_array_equal(grid.semantics[idx[:, 0], idx[:, 1], idx[:, 2]], ref.class_id)
     assert (grid.bbox[0] >= grid.grid_min).all() and (grid.bbox[1] <= grid.grid_max).all()
-    save_sdf_grid(tmp_path, scene.name, grid)
+    save_scene_grid(tmp_path, scene.name, grid)
     header = json.loads((tmp_path / f"{scene.name}.json").read_text())
     assert {"dim", "badding_val", "min", "max", "bbox"} <= set(header)
-    back = load_sdf_grid(tmp_path, scene.name)
+    back = load_scene_grid(tmp_path, scene.name)
     np.testing.assert_array_equal(back.sdf, grid.sdf)
     np.testing.assert_array_equal(back.semantics, grid.semantics)
     np.testing.assert_allclose(back.grid_min, grid.grid_min)
@@ -531,7 +530,7 @@ def test_reference_format_split_and_reposing(datasets, synth):
         for scene in scenes[split]:
             assert (out / "sdf" / f"{scene}_sdf.npy").is_file()
             assert (out / "scenes" / f"{scene}.glb").is_file()
-            grid = load_sdf_grid(out / "sdf", scene)
+            grid = load_scene_grid(out / "sdf", scene)
             assert grid.dim >= 2
     assert total == 24 == summary["run"]["bodies"]
     assert scenes["test"] and not scenes["train"] & scenes["test"]

@@ -29,13 +29,12 @@ from .pipeline import SynthesisReport, synthesize
 from .primitives import Boxes, box_signed_distance, sweep_distance
 from .rooms import ROOM_TYPES, generate_room
 from .scene import Scene, SceneObject, Spot
-from .sdf import SdfGrid, compute_sdf_grid, load_sdf_grid, save_sdf_grid
+from .sdf import compute_sdf_grid
 
 __all__ = [
     "ARCHETYPES", "CATALOGUE", "CONTACT_THRESHOLD", "CONTACT_TOLERANCE",
     "PENETRATION_TOLERANCE", "ROOM_TYPES", "Archetype", "BodyDims", "Boxes", "LabelMaker",
-    "Scene", "SceneObject", "SdfGrid", "Spot", "SynthConfig", "SynthesisReport", "Synthesizer",
+    "Scene", "SceneObject", "Spot", "SynthConfig", "SynthesisReport", "Synthesizer",
     "archetype_names", "box_signed_distance", "build_furniture", "compute_sdf_grid", "fit_jobs",
-    "generate_room", "load_sdf_grid", "parse_archetypes", "plan_scenes", "save_sdf_grid",
-    "sweep_distance", "synthesize",
+    "generate_room", "parse_archetypes", "plan_scenes", "sweep_distance", "synthesize",
 ]  # fmt: skip

@@ -265,12 +265,13 @@ class Synthesizer:
         return result
 
     def _write_scene(self, scene: Scene) -> None:
+        from ..scene.grid import save_scene_grid
         from .export import save_scene
-        from .sdf import compute_sdf_grid, save_sdf_grid
+        from .sdf import compute_sdf_grid
 
         save_scene(self.out_dir / "scenes", scene)
         grid = compute_sdf_grid(scene.boxes, self.config.sdf_resolution)
-        save_sdf_grid(self.out_dir / "sdf", scene.name, grid)
+        save_scene_grid(self.out_dir / "sdf", scene.name, grid)
 
 
 def _take(lab: BodyLabels, k: int) -> BodyLabels:

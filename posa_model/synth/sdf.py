@@ -1,6 +1,7 @@
 """Exact signed-distance and semantic grids of box scenes (the synthetic rooms).
 
-The grid type and its files live in :mod:`posa_model.scene.grid`; this module computes them.
+The grid type and its files live in :mod:`posa_model.scene.grid` (:class:`SceneGrid`,
+:func:`save_scene_grid`, :func:`load_scene_grid`); this module computes them.
 
 Files per scene (``OUT/sdf/``):
 
@@ -25,19 +26,17 @@ import math
 import numpy as np
 
 from ..errors import InputShapeError
-from ..scene.grid import SceneGrid as SdfGrid
-from ..scene.grid import load_scene_grid as load_sdf_grid
-from ..scene.grid import save_scene_grid as save_sdf_grid
+from ..scene.grid import SceneGrid
 from .primitives import Boxes, aabb_distance, box_signed_distance
 
-__all__ = ["SdfGrid", "compute_sdf_grid", "load_sdf_grid", "save_sdf_grid"]
+__all__ = ["compute_sdf_grid"]
 
 _COARSE = 16  # nodes per side of a coarse block
 _FINE = 4  # nodes per side of a fine block
 
 
 def compute_sdf_grid(boxes: Boxes, resolution: float = 0.05, padding: float = 0.2,
-                     max_dim: int = 512) -> SdfGrid:
+                     max_dim: int = 512) -> SceneGrid:
     """The exact signed distance and nearest class of ``boxes`` on a cubic grid.
 
     The cube covers the boxes' bounds plus ``padding`` on every side, with node spacing at most
@@ -107,7 +106,7 @@ def compute_sdf_grid(boxes: Boxes, resolution: float = 0.05, padding: float = 0.
     part = owner.reshape(shape).transpose(0, 3, 1, 4, 2, 5).reshape((nf * _FINE,) * 3)
     part = part[:dim, :dim, :dim]
     semantics = boxes.class_ids[part].astype(np.uint8)
-    return SdfGrid(sdf, semantics, grid_min, grid_max, bbox)
+    return SceneGrid(sdf, semantics, grid_min, grid_max, bbox)
 
 
 def _block_origins(n: int, step: int) -> np.ndarray:
