@@ -59,7 +59,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from .errors import PosaError
+from .errors import PosaError, UsageError
 
 __all__ = ["MAX_SEED", "STALE_SECONDS", "OutputSet", "UsageError", "check_paths",
            "check_pickle", "clean_stale_temps", "device", "finite_float", "int_range",
@@ -79,10 +79,6 @@ _ATOMIC = re.compile(r"^\.(?P<name>.+)\.[A-Za-z0-9_]{8}\.tmp$")  # io_utils.atom
 MAX_JOURNAL_BYTES = 1 << 20
 
 PathLike = str | os.PathLike
-
-
-class UsageError(PosaError, ValueError):
-    """A command line that cannot work: an output that is an input, an unwritable folder, ..."""
 
 
 # =================================================================================== running

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from .errors import PosaError
+from .errors import DeviceUnavailableError, PosaError
 
-
-class DeviceUnavailableError(PosaError):
-    """The user asked for CUDA but no usable CUDA device is present."""
+__all__ = ["DeviceUnavailableError", "resolve_device"]
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:

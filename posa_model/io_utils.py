@@ -428,26 +428,23 @@ def npz_scalar(arrays: dict[str, np.ndarray], key: str, where: str, kinds: str =
 
 
 # ---------------------------------------------------------------------------------- JSON / YAML
-class _BadNumber(ValueError):
-    pass
-
-
+# The number hooks of json.loads raise ValueError, which read_json_bounded turns into its error.
 def _json_int(text: str) -> int:
     digits = len(text.lstrip("-"))
     if digits > 19 or abs(int(text)) > MAX_ABS_INT:
-        raise _BadNumber(f"integer with {digits} digits is out of the int64 range")
+        raise ValueError(f"integer with {digits} digits is out of the int64 range")
     return int(text)
 
 
 def _json_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
-        raise _BadNumber(f"number {_short(text, 40)} is not finite")
+        raise ValueError(f"number {_short(text, 40)} is not finite")
     return value
 
 
 def _json_constant(text: str) -> float:
-    raise _BadNumber(f"{text} is not allowed (numbers must be finite)")
+    raise ValueError(f"{text} is not allowed (numbers must be finite)")
 
 
 def check_plain_data(data: Any, where: str, error: ErrorType = FileFormatError,

@@ -42,7 +42,7 @@ import numpy as np
 import torch
 
 from ..classes import NUM_CLASSES, REFERENCE_CLASS_REMAP
-from ..errors import PosaError
+from ..errors import DatasetError
 from ..io_utils import atomic_write, open_npy_memmap, read_json_bounded
 
 __all__ = [
@@ -67,10 +67,6 @@ _LISTS: dict[str, bool] = {"recording_names": True, "pkl_file_paths": False}
 _CHUNK = 4096  # bodies per chunk when scanning values (keeps the check's memory bounded)
 #: Largest recording_names.json / pkl_file_paths.json read.
 MAX_LIST_BYTES = 1 << 30
-
-
-class DatasetError(PosaError, ValueError):
-    """A training-data file is missing or malformed; the message names the file and field."""
 
 
 def scene_of(recording_name: str) -> str:

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import CheckpointError
+from ..errors import BodyMeshMismatch
 
 __all__ = ["BodyMeshMismatch", "canonical_triangles", "check_body_mesh", "faces_match",
            "how_to_get_a_checkpoint"]
@@ -33,10 +33,6 @@ __all__ = ["BodyMeshMismatch", "canonical_triangles", "check_body_mesh", "faces_
 #: Face count of real SMPL-X (for the message: it names the body the user probably has).
 SMPLX_NUM_FACES = 20908
 SMPLX_NUM_VERTICES = 10475
-
-
-class BodyMeshMismatch(CheckpointError):
-    """A body's mesh is not the mesh (topology and vertex order) a checkpoint was trained on."""
 
 
 def canonical_triangles(faces: Any) -> np.ndarray:
