@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputShapeError
+from .errors import InputShapeError, UnknownNameError
 from .io_utils import atomic_write
 
 __all__ = ["VIEWS", "render_meshes", "render_preset_sheet", "view_basis"]
@@ -43,7 +43,7 @@ def view_basis(view: str | tuple[float, float]) -> np.ndarray:
     """
     if isinstance(view, str):
         if view not in VIEWS:
-            raise InputShapeError(f"view: expected one of {', '.join(VIEWS)}, found {view!r}")
+            raise UnknownNameError(f"view: expected one of {', '.join(VIEWS)}, found {view!r}")
         view = VIEWS[view]
     az, el = (math.radians(float(v)) for v in view)
     towards = np.array([math.cos(el) * math.sin(az), math.sin(el), math.cos(el) * math.cos(az)])

@@ -17,7 +17,7 @@ import torch
 from posa_model.body import JOINT_NAMES, PARENTS, load_body_model, standin_path
 from posa_model.body.joints import kintree_table
 from posa_model.body.loader import validate_arrays
-from posa_model.errors import InputShapeError, ModelFileError
+from posa_model.errors import InputShapeError, ModelFileError, UnknownNameError
 
 NUM_VERTS = 10475
 
@@ -123,7 +123,7 @@ def test_gender_selects_file(model_dir, arrays, tmp_path):
     assert load_body_model(tmp_path, gender="female").gender == "female"
     with pytest.raises(ModelFileError, match="SMPLX_MALE.npz"):
         load_body_model(tmp_path, gender="male")
-    with pytest.raises(InputShapeError, match="gender"):
+    with pytest.raises(UnknownNameError, match="gender"):
         load_body_model(model_dir, gender="robot")
 
 

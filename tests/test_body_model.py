@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from posa_model.body import BodyParts, BodyPose, load_body_model, pose_body, standin_path
-from posa_model.errors import InputShapeError
+from posa_model.errors import InputShapeError, UnknownNameError
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +116,7 @@ def test_body_parts(standin):
     assert v[back, 2].mean() < v[torso & ~back, 2].mean()  # the back is behind (-z)
     assert parts.mask("left_palm", "right_palm").sum() == (
         parts.regions["left_palm"].sum() + parts.regions["right_palm"].sum())
-    with pytest.raises(InputShapeError, match="body part"):
+    with pytest.raises(UnknownNameError, match="body part"):
         parts.mask("tail")
 
 

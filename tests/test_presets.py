@@ -24,7 +24,7 @@ from posa_model.body import (
     preset_names,
     standin_path,
 )
-from posa_model.errors import InputShapeError
+from posa_model.errors import InputShapeError, PosaError, UnknownNameError
 
 HAVE_STANDIN = standin_path().is_file()
 J = JOINT_INDEX
@@ -109,9 +109,9 @@ def test_get_preset():
     np.testing.assert_array_equal(sit.body_pose, PRESETS["sit"].body_pose)
     sit.body_pose[0, 0] = 1.0  # a copy: the table is not changed
     assert PRESETS["sit"].body_pose[0, 0] != 1.0
-    with pytest.raises(InputShapeError, match="lie_back") as info:
+    with pytest.raises(UnknownNameError, match="lie_back") as info:
         get_preset("dance")
-    assert isinstance(info.value, ValueError)
+    assert isinstance(info.value, ValueError) and isinstance(info.value, PosaError)
     with pytest.raises(InputShapeError, match=r"body_pose.*\(1, 63\)"):
         BodyPose(np.zeros(3), np.zeros(60))
 
@@ -272,7 +272,7 @@ def test_render_meshes(standin, tmp_path):
     assert path.is_file() and path.stat().st_size > 5_000
     np.testing.assert_allclose(view_basis("front"), np.eye(3), atol=1e-12)
     np.testing.assert_allclose(view_basis("side")[2], [-1, 0, 0], atol=1e-12)  # from the right
-    with pytest.raises(InputShapeError, match="view"):
+    with pytest.raises(UnknownNameError, match="view"):
         render_meshes([(verts, faces)], tmp_path / "x.png", views=("nadir",))
     with pytest.raises(InputShapeError, match="colors"):
         render_meshes([(verts, faces)], tmp_path / "x.png", colors=[np.zeros((5, 3))])

@@ -16,7 +16,7 @@ import trimesh
 
 from posa_model.body import standin_path
 from posa_model.classes import CLASS_ID
-from posa_model.errors import PosaError
+from posa_model.errors import ConfigError, PosaError, UnknownNameError
 from posa_model.scene.grid import load_scene_grid, save_scene_grid
 from posa_model.synth import (
     ARCHETYPES,
@@ -33,6 +33,7 @@ from posa_model.synth import (
     compute_sdf_grid,
     fit_jobs,
     generate_room,
+    parse_archetypes,
     sweep_distance,
 )
 from posa_model.synth.export import save_scene, scene_mesh
@@ -550,8 +551,12 @@ def test_cli_refuses_to_overwrite_and_leaves_nothing_half_written(datasets, tmp_
     assert main(["--out", str(tmp_path / "x"), "--bodies", "2", "--archetypes", "fly"]) == 2
     assert not (tmp_path / "x").exists()
     assert not list(tmp_path.glob(".x.tmp-*"))
-    with pytest.raises(PosaError):
+    with pytest.raises(ConfigError, match="bodies"):
         SynthConfig(bodies=0)
+    with pytest.raises(ConfigError, match="archetypes"):
+        SynthConfig(archetypes=("fly",))
+    with pytest.raises(UnknownNameError, match="--archetypes"):
+        parse_archetypes("sit_chair,fly")
 
 
 # --------------------------------------------------------------------------------------------

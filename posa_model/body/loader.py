@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from ..assets import standin_path
-from ..errors import InputShapeError, ModelFileError
+from ..errors import InputShapeError, ModelFileError, UnknownNameError
 from ..io_utils import MAX_ZIP_MEMBERS, open_regular_file, read_npz_bounded, require_regular_file
 from .joints import NUM_JOINTS, PARENTS
 
@@ -259,7 +259,7 @@ def _check_range(field: str, value: np.ndarray, limit: int, fail) -> None:
 
 def _check_gender(gender: str) -> str:
     if not isinstance(gender, str) or gender.lower() not in GENDERS:
-        raise InputShapeError(f"gender: expected one of {GENDERS}, found {gender!r}")
+        raise UnknownNameError(f"gender: expected one of {GENDERS}, found {gender!r}")
     return gender.lower()
 
 

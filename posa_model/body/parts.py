@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InputShapeError
+from ..errors import InputShapeError, UnknownNameError
 from .joints import JOINT_INDEX, JOINT_NAMES, NUM_JOINTS
 
 __all__ = ["GLUTEAL_FOLD", "PART_JOINTS", "PART_NAMES", "REGION_NAMES", "BodyParts",
@@ -130,6 +130,6 @@ class BodyParts:
             elif name in self.regions:
                 out |= self.regions[name]
             else:
-                raise InputShapeError(f"body part: expected one of "
-                                      f"{', '.join(PART_NAMES + REGION_NAMES)}, found {name!r}")
+                raise UnknownNameError(f"body part: expected one of "
+                                       f"{', '.join(PART_NAMES + REGION_NAMES)}, found {name!r}")
         return out

@@ -118,7 +118,7 @@ class BodyPose:
     @classmethod
     def from_preset(cls, names: str | Sequence[str]) -> BodyPose:
         """The presets called ``names`` (one name or several), one body each; see
-        :data:`posa_model.body.presets.PRESETS`. Unknown names raise InputShapeError."""
+        :data:`posa_model.body.presets.PRESETS`. Unknown names raise UnknownNameError."""
         from .presets import get_preset
 
         names = [names] if isinstance(names, str) else list(names)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from ..errors import InputShapeError
+from ..errors import UnknownNameError
 from .joints import JOINT_INDEX, NUM_BODY_JOINTS
 from .pose import BodyPose
 
@@ -185,10 +185,10 @@ def get_preset(name: str) -> BodyPose:
     """A copy of the preset called ``name`` (a one-body :class:`~.pose.BodyPose`).
 
     Raises:
-        InputShapeError: (also a ``ValueError``) for an unknown name, listing the valid ones.
+        UnknownNameError: (also a ``ValueError``) for an unknown name, listing the valid ones.
     """
     if not isinstance(name, str) or name not in PRESETS:
-        raise InputShapeError(
+        raise UnknownNameError(
             f"pose preset: expected one of {', '.join(PRESETS)}, found {name!r}"
         )
     return PRESETS[name].take(slice(None))

@@ -17,7 +17,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from ..body.joints import JOINT_INDEX, NUM_BODY_JOINTS
-from ..errors import InputShapeError
+from ..errors import UnknownNameError
 
 __all__ = ["ARCHETYPES", "Archetype", "archetype_names", "compose_joint", "sample_pose"]
 
@@ -91,8 +91,8 @@ def parse_archetypes(text: str | None) -> tuple[str, ...]:
     names = tuple(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
     unknown = [n for n in names if n not in ARCHETYPES]
     if unknown or not names:
-        raise InputShapeError(f"--archetypes: unknown {', '.join(unknown) or '(none given)'}; "
-                              f"expected a comma-separated list of {', '.join(ARCHETYPES)}")
+        raise UnknownNameError(f"--archetypes: unknown {', '.join(unknown) or '(none given)'}; "
+                               f"expected a comma-separated list of {', '.join(ARCHETYPES)}")
     return names
 
 

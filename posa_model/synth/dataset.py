@@ -19,7 +19,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from ..body import BodyPose
-from ..errors import InputShapeError
+from ..errors import ConfigError, InputShapeError
 from .archetypes import ARCHETYPES, sample_pose
 from .body import NUM_BETAS, BodyPoser
 from .fitting import Job, fit_jobs
@@ -61,21 +61,21 @@ class SynthConfig:
 
     def __post_init__(self) -> None:
         if not isinstance(self.bodies, int) or self.bodies < 1:
-            raise InputShapeError(f"bodies: expected a positive integer, found {self.bodies!r}")
+            raise ConfigError(f"bodies: expected a positive integer, found {self.bodies!r}")
         if not 0.0 <= self.test_fraction < 1.0:
-            raise InputShapeError(f"test_fraction: expected a number in [0, 1), found "
-                                  f"{self.test_fraction}")
+            raise ConfigError(f"test_fraction: expected a number in [0, 1), found "
+                              f"{self.test_fraction}")
         lo, hi = self.bodies_per_scene
         if not 1 <= lo <= hi:
-            raise InputShapeError(f"bodies_per_scene: expected 1 <= min <= max, found "
-                                  f"{self.bodies_per_scene}")
+            raise ConfigError(f"bodies_per_scene: expected 1 <= min <= max, found "
+                              f"{self.bodies_per_scene}")
         if not self.sdf_resolution >= 0.015:
-            raise InputShapeError(f"sdf_resolution: expected at least 0.015 m (grids are at most "
-                                  f"512^3 for rooms up to 6.4 m), found {self.sdf_resolution}")
+            raise ConfigError(f"sdf_resolution: expected at least 0.015 m (grids are at most "
+                              f"512^3 for rooms up to 6.4 m), found {self.sdf_resolution}")
         unknown = [a for a in self.archetypes if a not in ARCHETYPES]
         if unknown or not self.archetypes:
-            raise InputShapeError(f"archetypes: unknown {unknown or '(none)'}; expected some of "
-                                  f"{', '.join(ARCHETYPES)}")
+            raise ConfigError(f"archetypes: unknown {unknown or '(none)'}; expected some of "
+                              f"{', '.join(ARCHETYPES)}")
 
 
 @dataclass(frozen=True)
