@@ -137,19 +137,20 @@ def convert_reference(reference: str | Path, mesh_ds: str | Path, out: str | Pat
 
 
 def build_body_hierarchy(body: str | Path, out: str | Path, allow_pickle: bool = False):
-    """Build and save the mesh hierarchy of an SMPL-X-format body's template mesh (the stand-in's
+    """Build and save the mesh hierarchy of an SMPL-X-format body's template mesh (the reference
     parameters: 4 levels, factor 4, spirals of 9); returns the MeshHierarchy."""
     from .body import load_body_model
-    from .mesh.hierarchy import STANDIN_PARAMS, build_hierarchy, input_key, save_hierarchy
+    from .mesh.build import DEFAULT_BUILD_PARAMS, build_hierarchy, input_key
+    from .mesh.hierarchy import save_hierarchy
 
     model = load_body_model(_model_path(body), allow_pickle=allow_pickle)
     vertices = model.v_template.detach().cpu().numpy().astype(np.float64)
     if len(vertices) != model.num_vertices:
         raise CheckpointError(f"--body {body}: the model poses {len(vertices)} of its "
                               f"{model.num_vertices} vertices; a hierarchy needs them all")
-    hierarchy = build_hierarchy(vertices, model.faces, **STANDIN_PARAMS)
+    hierarchy = build_hierarchy(vertices, model.faces, **DEFAULT_BUILD_PARAMS)
     save_hierarchy(hierarchy, out, source_key=input_key(vertices, model.faces,
-                                                        **STANDIN_PARAMS))
+                                                        **DEFAULT_BUILD_PARAMS))
     return hierarchy
 
 

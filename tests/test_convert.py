@@ -15,7 +15,7 @@ import trimesh
 
 from posa_model.convert import convert_reference, main
 from posa_model.errors import CheckpointError
-from posa_model.mesh.hierarchy import build_hierarchy
+from posa_model.mesh.build import build_hierarchy
 from posa_model.mesh.mesh_ds import read_mesh_ds, write_mesh_ds
 from posa_model.nn.checkpoint import read_checkpoint
 from posa_model.nn.mesh_check import BodyMeshMismatch
@@ -155,7 +155,7 @@ def test_standin_sampler_refuses_the_hierarchy_of_another_checkpoint(tmp_path, m
 def test_a_body_hierarchy_built_from_the_standin_is_the_shipped_one(tmp_path, capsys):
     """``convert --body`` uses the shipped pipeline: the stand-in gives the shipped hierarchy,
     so a hierarchy built this way for another body is what training and sampling expect."""
-    from posa_model.mesh import standin_hierarchy
+    from posa_model.assets import standin_hierarchy
     from posa_model.mesh.hierarchy import load_hierarchy
 
     assert main(["--body", "standin", "--out", str(tmp_path / "h.npz")]) == 0

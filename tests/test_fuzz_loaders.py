@@ -38,7 +38,8 @@ from posa_model.body import BodyPose, load_body_model, standin_path
 from posa_model.body.pose_file import read_pose_file
 from posa_model.data import PosaDataset
 from posa_model.errors import PosaError
-from posa_model.mesh.hierarchy import build_hierarchy, load_hierarchy, save_hierarchy
+from posa_model.mesh.build import build_hierarchy
+from posa_model.mesh.hierarchy import load_hierarchy, save_hierarchy
 from posa_model.mesh.mesh_ds import read_mesh_ds, write_mesh_ds
 from posa_model.nn.checkpoint import build_model, read_checkpoint, save_checkpoint
 from posa_model.nn.config import ModelConfig

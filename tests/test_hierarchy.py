@@ -1,4 +1,5 @@
-"""COMA-style hierarchy: counts, D/U invariants, manifold checks, fingerprint, disk, mesh_ds."""
+"""COMA-style hierarchy: counts, D/U invariants, manifold checks, closest triangles (libigl),
+fingerprint, disk, mesh_ds, and the shipped stand-in hierarchy."""
 
 from __future__ import annotations
 
@@ -9,20 +10,22 @@ import pytest
 import scipy.sparse as sp
 import trimesh
 
+from posa_model.assets import STANDIN_BODY_PATH, STANDIN_HIERARCHY_PATH
 from posa_model.errors import HierarchyError
-from posa_model.mesh import hierarchy as hier
+from posa_model.mesh.build import build_hierarchy
+from posa_model.mesh.decimation import decimate
 from posa_model.mesh.hierarchy import (
     MeshHierarchy,
-    build_hierarchy,
-    check_level_mesh,
-    closest_triangles,
-    decimate,
     load_hierarchy,
-    load_or_build_hierarchy,
     save_hierarchy,
+    stored_source_key,
 )
+from posa_model.mesh.levels import level_indices
 from posa_model.mesh.mesh_ds import read_mesh_ds, write_mesh_ds
 from posa_model.mesh.spirals import extract_spirals
+from posa_model.mesh.topology import check_manifold, corner_edges, edge_twins
+from posa_model.mesh.upsample import closest_triangles, upsampling
+from tools.standin.hierarchy import body_source_key, build_standin_hierarchy
 
 
 # ------------------------------------------------------------------------------ test meshes
@@ -137,7 +140,7 @@ def test_up_rows_are_barycentric_and_invert_down(hierarchies, name):
 def test_every_level_is_a_connected_manifold(hierarchies, name):
     h = hierarchies[name]
     for k in range(h.levels + 1):
-        check_level_mesh(len(h.vertices[k]), h.faces[k], k)
+        check_manifold(len(h.vertices[k]), h.faces[k], f"level {k}")
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -146,9 +149,8 @@ def test_coarse_faces_do_not_fold(hierarchies, name):
     h = hierarchies[name]
     v0 = h.vertices[0].astype(np.float64)
     normals = trimesh.Trimesh(v0, h.faces[0], process=False).vertex_normals
-    index = np.arange(len(v0))
     for k in range(1, h.levels + 1):
-        index = index[h.down[k - 1]]  # level-0 index of each level-k vertex
+        index = level_indices(h, k)  # level-0 index of each level-k vertex
         v, f = h.vertices[k].astype(np.float64), h.faces[k]
         n = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
         corner = normals[index[f]].sum(1)
@@ -162,7 +164,7 @@ def test_decimate_exact_count_and_collapse_record(open_cup):
     gone = dec.collapses[:, 1]
     assert len(np.unique(gone)) == len(gone)
     np.testing.assert_array_equal(np.setdiff1d(np.arange(len(v)), gone), dec.survivors)
-    check_level_mesh(500, dec.faces, "test")
+    check_manifold(500, dec.faces, "test")
     again = decimate(v, f, 500)
     np.testing.assert_array_equal(again.faces, dec.faces)
 
@@ -176,17 +178,42 @@ def test_spirals_of_every_level_use_openmesh_order(sphere_hierarchy):
 def test_closest_triangles_matches_brute_force(sphere):
     v, f = sphere
     rng = np.random.default_rng(0)
-    pts = rng.normal(size=(300, 3)) * 0.7
+    pts = rng.normal(size=(100, 3)) * 0.7
+    pts[:20] = v[f[rng.integers(len(f), size=20)]].mean(1)  # on the surface, inside a face
+    pts[20:30] = v[f[:10, :2]].mean(1)  # on edges: two faces are as close
+    pts[30:40] = v[f[:10, 0]]  # on corners: the whole fan of faces is as close
     face, w, d2 = closest_triangles(pts, v, f)
     tri = v[f]
-    p = np.repeat(pts, len(f), 0)
-    t = np.tile(tri, (len(pts), 1, 1))
-    _, all_d2 = hier._closest_on_triangles(p, t[:, 0], t[:, 1], t[:, 2])
-    all_d2 = all_d2.reshape(len(pts), len(f))
+    all_closest = trimesh.triangles.closest_point(
+        np.tile(tri, (len(pts), 1, 1)), np.repeat(pts, len(f), 0)).reshape(len(pts), len(f), 3)
+    all_d2 = ((all_closest - pts[:, None]) ** 2).sum(-1)
     np.testing.assert_allclose(d2, all_d2.min(1), rtol=1e-9, atol=1e-15)
     closest = np.einsum("pk,pkc->pc", w, tri[face])
     np.testing.assert_allclose(((closest - pts) ** 2).sum(1), d2, rtol=1e-9, atol=1e-15)
     assert (w >= 0).all() and np.allclose(w.sum(1), 1)
+    # ties: the lowest-index face that holds the closest point
+    tied = np.abs(all_d2 - d2[:, None]) <= 1e-12 + 1e-9 * d2[:, None]
+    np.testing.assert_array_equal(face, np.argmax(tied, axis=1))
+    assert (tied.sum(1)[20:30] == 2).all() and (tied.sum(1)[30:40] >= 4).all()
+
+
+def test_edge_twins_pair_reverse_edges():
+    faces = np.array([[0, 1, 2], [0, 2, 3]])
+    edges = corner_edges(faces)
+    twin = edge_twins(edges)
+    np.testing.assert_array_equal(twin, [-1, -1, 3, 2, -1, -1])  # 2 -> 0 and 0 -> 2
+    np.testing.assert_array_equal(edges[twin[2]], edges[2][::-1])
+    assert len(edge_twins(np.zeros((0, 2), dtype=np.int64))) == 0
+
+
+def test_closed_manifold_check():
+    tetra = np.array([[0, 2, 1], [0, 1, 3], [1, 2, 3], [0, 3, 2]])
+    check_manifold(4, tetra, "tetra", closed=True)
+    check_manifold(4, tetra[:3], "open")
+    with pytest.raises(HierarchyError, match="cup: 3 boundary half-edges .the mesh is not closed"):
+        check_manifold(4, tetra[:3], "cup", closed=True)
+    with pytest.raises(ValueError, match=r"x: face indices must lie in \[0, 3\)"):
+        check_manifold(3, tetra, "x", error=ValueError)
 
 
 # ------------------------------------------------------------------------------ fingerprint
@@ -250,7 +277,7 @@ def test_bowtie_vertex_raises():
     ):
         build_hierarchy(v, f)
     with pytest.raises(HierarchyError, match="level 2: non-manifold"):
-        check_level_mesh(5, f, 2)
+        check_manifold(5, f, "level 2")
 
 
 def test_unused_vertex_raises(sphere):
@@ -314,36 +341,6 @@ def test_load_detects_tampering(tmp_path, sphere_hierarchy):
         load_hierarchy(tmp_path / "nope.npz")
 
 
-def test_cache_builds_once_then_loads(tmp_path, monkeypatch):
-    s = trimesh.creation.icosphere(3)
-    v, f = bumpy(s.vertices), np.asarray(s.faces)
-    h1 = load_or_build_hierarchy(v, f, cache_dir=tmp_path, levels=2)
-    files = list(tmp_path.glob("hierarchy_*.npz"))
-    assert len(files) == 1
-
-    def no_build(*args, **kwargs):
-        raise AssertionError("should have been loaded from the cache")
-
-    monkeypatch.setattr(hier, "build_hierarchy", no_build)
-    h2 = load_or_build_hierarchy(v, f, cache_dir=tmp_path, levels=2)
-    assert h2.fingerprint == h1.fingerprint
-    # other parameters -> another key -> a build
-    with pytest.raises(AssertionError, match="cache"):
-        load_or_build_hierarchy(v, f, cache_dir=tmp_path, levels=1)
-
-
-def test_cache_dir_from_environment_and_corrupt_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("POSA_CACHE_DIR", str(tmp_path))
-    s = trimesh.creation.icosphere(2)
-    v, f = bumpy(s.vertices), np.asarray(s.faces)
-    h = load_or_build_hierarchy(v, f, levels=1)
-    (path,) = (tmp_path / "hierarchies").glob("hierarchy_*.npz")
-    path.write_bytes(b"garbage")
-    again = load_or_build_hierarchy(v, f, levels=1)  # rebuilt and rewritten
-    assert again.fingerprint == h.fingerprint
-    assert load_hierarchy(path).fingerprint == h.fingerprint
-
-
 # ------------------------------------------------------------------------------ mesh_ds
 def test_mesh_ds_roundtrip(tmp_path, sphere_hierarchy):
     folder = write_mesh_ds(sphere_hierarchy, tmp_path / "mesh_ds")
@@ -405,43 +402,48 @@ def test_mesh_ds_bad_up(mesh_ds_folder):
 
 # ------------------------------------------------------------------------------ stand-in
 def test_standin_hierarchy_asset():
-    from posa_model.mesh import standin_hierarchy
-    from posa_model.mesh.hierarchy import STANDIN_HIERARCHY_PATH
+    from posa_model.assets import standin_hierarchy
 
-    if not STANDIN_HIERARCHY_PATH.is_file():
-        pytest.skip("stand-in hierarchy asset not built yet")
     h = standin_hierarchy()
     assert h.num_vertices == (10475, 2619, 655, 164, 41)
     assert standin_hierarchy() is h
     assert h.seq_length == 9 and h.dilation == 1
     for k in range(h.levels + 1):
-        check_level_mesh(len(h.vertices[k]), h.faces[k], k)
+        check_manifold(len(h.vertices[k]), h.faces[k], f"level {k}")
 
 
 def test_standin_hierarchy_is_current():
     """The shipped asset was built from the current stand-in body file."""
-    from posa_model.mesh.hierarchy import (
-        STANDIN_BODY_PATH,
-        STANDIN_HIERARCHY_PATH,
-        body_source_key,
-        stored_source_key,
-    )
-
-    if not (STANDIN_HIERARCHY_PATH.is_file() and STANDIN_BODY_PATH.is_file()):
-        pytest.skip("stand-in body or hierarchy asset not present")
     assert stored_source_key(STANDIN_HIERARCHY_PATH) == body_source_key(STANDIN_BODY_PATH), (
-        "the stand-in body changed: rebuild with `python -m posa_model.mesh.hierarchy --standin`"
+        "the stand-in body changed: rebuild with `python tools/make_standin.py hierarchy`"
     )
 
 
-def test_build_standin_from_body_file(tmp_path, sphere):
+def test_upsampling_gives_the_shipped_operators():
+    """libigl's closest points give the stand-in's U exactly: the same weights on the same
+    coarse vertices for every fine vertex (rows may list another coarse vertex with weight 0
+    where the closest point lies on an edge)."""
+    h = load_hierarchy(STANDIN_HIERARCHY_PATH)
+    for k in range(h.levels):
+        index, weight = upsampling(h.vertices[k], h.vertices[k + 1], h.faces[k + 1], h.down[k])
+        rows = np.repeat(np.arange(len(index)), 3)
+        u = sp.csr_matrix((weight.ravel().astype(np.float64), (rows, index.ravel())),
+                          shape=h.U(k + 1).shape)
+        assert abs(u - h.U(k + 1)).max() <= 1e-6, k
+        same = (index == h.up_index[k]).all(1)
+        np.testing.assert_array_equal(weight[same], h.up_weight[k][same])
+        assert (weight[~same] == 0).any(1).all(), k  # differ only in a zero-weight slot
+
+
+def test_build_standin_hierarchy_from_body_file(tmp_path, sphere):
     body = tmp_path / "SMPLX_NEUTRAL.npz"
     v, f = sphere
     np.savez(body, v_template=v.astype(np.float32), f=f.astype(np.uint32))
     counts = (2562, 641, 161, 41, 11)
-    h = hier.build_standin(body, tmp_path / "out.npz", expected_counts=counts)
+    h = build_standin_hierarchy(body, tmp_path / "out.npz", expected_counts=counts)
     assert load_hierarchy(tmp_path / "out.npz").fingerprint == h.fingerprint
-    assert hier.stored_source_key(tmp_path / "out.npz") == hier.body_source_key(body)
+    assert stored_source_key(tmp_path / "out.npz") == body_source_key(body)
     with pytest.raises(HierarchyError, match="vertex counts"):
-        hier.build_standin(body, tmp_path / "bad.npz", expected_counts=(10475, 2619, 655, 164, 41))
+        build_standin_hierarchy(body, tmp_path / "bad.npz",
+                                expected_counts=(10475, 2619, 655, 164, 41))
     assert not (tmp_path / "bad.npz").exists()

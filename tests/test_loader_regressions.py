@@ -34,8 +34,9 @@ from posa_model.io_utils import (
     read_yaml_bounded,
     require_regular_file,
 )
+from posa_model.mesh.build import build_hierarchy
 from posa_model.mesh.halfedge import HalfedgeMesh
-from posa_model.mesh.hierarchy import build_hierarchy, load_hierarchy, save_hierarchy
+from posa_model.mesh.hierarchy import load_hierarchy, save_hierarchy
 from posa_model.mesh.mesh_ds import read_mesh_ds, write_mesh_ds
 from posa_model.nn.checkpoint import read_checkpoint, save_checkpoint
 from posa_model.nn.config import ModelConfig

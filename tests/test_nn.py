@@ -134,7 +134,7 @@ def test_mismatched_state_dict_shape_is_refused(tmp_path, small_hierarchy):
 
 def test_an_embedded_hierarchy_round_trips_and_is_validated(tmp_path):
     trimesh = pytest.importorskip("trimesh")
-    from posa_model.mesh.hierarchy import build_hierarchy
+    from posa_model.mesh.build import build_hierarchy
 
     sphere = trimesh.creation.icosphere(subdivisions=3)  # 642 -> 161 -> 41 -> 11
     hier = build_hierarchy(sphere.vertices, sphere.faces, levels=3)

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 import trimesh
 
 from posa_model.errors import CheckpointError
-from posa_model.mesh.hierarchy import build_hierarchy
+from posa_model.mesh.build import build_hierarchy
 from posa_model.mesh.mesh_ds import write_mesh_ds
 from posa_model.mesh.spirals import extract_spirals
 from posa_model.reference import load_reference, to_reference_state_dict

@@ -130,7 +130,8 @@ def test_bad_input_is_rejected(vertices, faces, match):
 def test_shipped_standin_spirals_match_openmesh(level):
     """The spirals stored in the shipped stand-in hierarchy are OpenMesh's (levels 2-4 are the
     ones the network uses); skipped once the asset is rebuilt from another body."""
-    from posa_model.mesh.hierarchy import STANDIN_HIERARCHY_PATH, load_hierarchy
+    from posa_model.assets import STANDIN_HIERARCHY_PATH
+    from posa_model.mesh.hierarchy import load_hierarchy
 
     name = f"standin_level{level}"
     if name not in CASES or not STANDIN_HIERARCHY_PATH.is_file():

@@ -307,7 +307,8 @@ def test_short_run_writes_a_complete_run_folder(tmp_path):
 
 def test_cli_with_yaml_a_saved_hierarchy_and_a_frame_regressor(tmp_path, capsys):
     trimesh = pytest.importorskip("trimesh")
-    from posa_model.mesh.hierarchy import build_hierarchy, load_hierarchy, save_hierarchy
+    from posa_model.mesh.build import build_hierarchy
+    from posa_model.mesh.hierarchy import load_hierarchy, save_hierarchy
 
     sphere = trimesh.creation.icosphere(subdivisions=3)  # 642 -> 161 -> 41 -> 11 vertices
     hier = build_hierarchy(sphere.vertices, sphere.faces, levels=3)
@@ -628,7 +629,7 @@ def test_synthetic_data_trains_without_the_class_remap_by_default(tmp_path, caps
 
 def test_a_run_on_its_own_hierarchy_carries_it(tmp_path):
     trimesh = pytest.importorskip("trimesh")
-    from posa_model.mesh.hierarchy import build_hierarchy
+    from posa_model.mesh.build import build_hierarchy
     from posa_model.sample import load_sampler
 
     sphere = trimesh.creation.icosphere(subdivisions=3)  # 642 -> 161 -> 41 -> 11 vertices

@@ -1,52 +1,59 @@
-"""Mesh hierarchy (COMA-style D/U), SpiralNet++ spirals in OpenMesh order, mesh_ds I/O.
+"""Meshes at several resolutions: the COMA-style hierarchy (D/U), SpiralNet++ spirals in OpenMesh
+order, the reference ``mesh_ds`` format.
 
-Submodules:
+Submodules, one purpose each:
+    hierarchy: :class:`MeshHierarchy` and its file format (:func:`save_hierarchy`,
+        :func:`load_hierarchy`).
+    build: :func:`build_hierarchy` (decimate, up-sample, spirals; every level checked).
+    topology: :func:`edge_twins` and the one manifold check :func:`check_manifold`.
+    decimation: :func:`decimate`, quadric decimation keeping original vertices.
+    upsample: :func:`upsampling`, closest-triangle barycentric weights (libigl).
+    levels: :func:`level_indices`, the full-resolution ids of a level's vertices.
     halfedge: OpenMesh-identical halfedge construction and ``vv`` circulator order.
     spirals: :func:`extract_spirals` (reference order, KD-tree fallback).
-    hierarchy: :class:`MeshHierarchy`, :func:`build_hierarchy`, save/load, on-disk cache;
-        ``python -m posa_model.mesh.hierarchy --standin`` rebuilds the shipped stand-in asset.
     mesh_ds: the reference ``mesh_ds/`` folder format (:func:`read_mesh_ds`,
         :func:`write_mesh_ds`).
 
-Names are imported lazily so that ``import posa_model.mesh`` stays cheap and
-``python -m posa_model.mesh.hierarchy`` runs without a double import.
+The stand-in body's shipped hierarchy is :func:`posa_model.assets.standin_hierarchy`; the tool
+that builds it is ``tools/make_standin.py``. Names are imported lazily so that
+``import posa_model.mesh`` stays cheap.
 """
 
 from __future__ import annotations
 
-import functools
 import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ..assets import STANDIN_HIERARCHY_PATH, standin_hierarchy
+    from .build import build_hierarchy
+    from .decimation import decimate
     from .halfedge import HalfedgeMesh, vertex_vertex_orders
-    from .hierarchy import (
-        STANDIN_HIERARCHY_PATH,
-        MeshHierarchy,
-        build_hierarchy,
-        check_level_mesh,
-        decimate,
-        load_hierarchy,
-        load_or_build_hierarchy,
-        save_hierarchy,
-    )
+    from .hierarchy import MeshHierarchy, load_hierarchy, save_hierarchy
+    from .levels import level_indices
     from .mesh_ds import read_mesh_ds, write_mesh_ds
     from .spirals import extract_spirals
+    from .topology import check_manifold, edge_twins
+    from .upsample import upsampling
 
 _LAZY = {
-    "HalfedgeMesh": "halfedge",
-    "vertex_vertex_orders": "halfedge",
-    "extract_spirals": "spirals",
-    "MeshHierarchy": "hierarchy",
-    "STANDIN_HIERARCHY_PATH": "hierarchy",
-    "build_hierarchy": "hierarchy",
-    "check_level_mesh": "hierarchy",
-    "decimate": "hierarchy",
-    "load_hierarchy": "hierarchy",
-    "load_or_build_hierarchy": "hierarchy",
-    "save_hierarchy": "hierarchy",
-    "read_mesh_ds": "mesh_ds",
-    "write_mesh_ds": "mesh_ds",
+    "HalfedgeMesh": ".halfedge",
+    "vertex_vertex_orders": ".halfedge",
+    "extract_spirals": ".spirals",
+    "MeshHierarchy": ".hierarchy",
+    "load_hierarchy": ".hierarchy",
+    "save_hierarchy": ".hierarchy",
+    "build_hierarchy": ".build",
+    "check_manifold": ".topology",
+    "edge_twins": ".topology",
+    "decimate": ".decimation",
+    "upsampling": ".upsample",
+    "level_indices": ".levels",
+    "read_mesh_ds": ".mesh_ds",
+    "write_mesh_ds": ".mesh_ds",
+    # kept here for the callers not yet moved to posa_model.assets
+    "STANDIN_HIERARCHY_PATH": "..assets",
+    "standin_hierarchy": "..assets",
 }
 
 __all__ = [
@@ -54,14 +61,16 @@ __all__ = [
     "HalfedgeMesh",
     "MeshHierarchy",
     "build_hierarchy",
-    "check_level_mesh",
+    "check_manifold",
     "decimate",
+    "edge_twins",
     "extract_spirals",
+    "level_indices",
     "load_hierarchy",
-    "load_or_build_hierarchy",
     "read_mesh_ds",
     "save_hierarchy",
     "standin_hierarchy",
+    "upsampling",
     "vertex_vertex_orders",
     "write_mesh_ds",
 ]
@@ -69,29 +78,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-@functools.lru_cache(maxsize=1)
-def standin_hierarchy() -> MeshHierarchy:
-    """The hierarchy of the stand-in SMPL-X body shipped in ``posa_model/assets``.
-
-    Loads ``standin_hierarchy.npz`` (validated, fingerprint checked); nothing is built. Levels:
-    10475 -> 2619 -> 655 -> 164 -> 41, spirals seq_length 9, dilation 1.
-
-    Raises:
-        HierarchyError: the asset is missing or corrupt; rebuild it with
-            ``python -m posa_model.mesh.hierarchy --standin``.
-    """
-    from ..errors import HierarchyError
-    from .hierarchy import STANDIN_HIERARCHY_PATH, load_hierarchy
-
-    if not STANDIN_HIERARCHY_PATH.is_file():
-        raise HierarchyError(
-            f"{STANDIN_HIERARCHY_PATH}: stand-in hierarchy asset is missing; build it with "
-            "`python -m posa_model.mesh.hierarchy --standin`"
-        )
-    return load_hierarchy(STANDIN_HIERARCHY_PATH)
