@@ -1,6 +1,7 @@
 """The procedural stand-in body: mesh, anatomy, SMPL-X vertex ids, skinning, shapes, smplx loading.
 
-Most tests read the shipped asset; one regenerates it and compares (about 15-30 s on two cores).
+Most tests read the shipped asset; one regenerates it with the build-time generator
+(``tools/standin``) and compares (about 15-30 s on two cores).
 """
 
 from __future__ import annotations
@@ -14,18 +15,20 @@ import pytest
 import smplx
 import torch
 
-from posa_model.body import standin
+from posa_model.assets import STANDIN_BODY_PATH as ASSET_PATH
 from posa_model.body.joints import JOINT_INDEX, JOINT_NAMES, NUM_JOINTS, PARENTS, kintree_table
-from posa_model.body.standin import (
-    ASSET_PATH,
+from tools.standin.body import write_standin_body
+from tools.standin.design import (
     DESIGNED_JOINTS,
     NUM_FACES,
     NUM_VERTICES,
     SMPLX_VERTEX_IDS,
     StandinBuildError,
-    check_closed_mesh,
+    _foot_forward,
+    body_sdf,
     designed_keypoints,
 )
+from tools.standin.surface import _manifold_collapses, check_closed_mesh
 
 ix = JOINT_INDEX
 FINGERS = ("index", "middle", "ring", "pinky", "thumb")
@@ -108,7 +111,7 @@ def test_check_closed_mesh_rejects_broken_meshes():
     check_closed_mesh(verts, faces)
     with pytest.raises(StandinBuildError, match="not closed"):
         check_closed_mesh(verts, faces[:3])
-    with pytest.raises(StandinBuildError, match="directed edge"):
+    with pytest.raises(StandinBuildError, match="inconsistent face orientation"):
         check_closed_mesh(verts, np.concatenate([faces[:3], faces[3:, ::-1]]))
     with pytest.raises(StandinBuildError, match="inwards"):
         check_closed_mesh(verts, faces[:, ::-1])
@@ -128,8 +131,8 @@ def test_exact_count_decimation_replays_only_manifold_collapses():
     _, _, collapses = fast_simplification.simplify(verts, faces, target_count=200,
                                                    return_collapses=True)
     for n in (1, 97, 1000):
-        keep = standin._manifold_collapses(len(verts), faces, np.zeros(len(verts), bool),
-                                           collapses, 2 * n)
+        keep = _manifold_collapses(len(verts), faces, np.zeros(len(verts), bool), collapses,
+                                   2 * n)
         assert len(keep) == n
         out_v, out_f, _ = fast_simplification.replay_simplification(verts, faces, keep)
         assert len(out_v) == len(verts) - n and len(out_f) == len(faces) - 2 * n
@@ -189,7 +192,7 @@ def test_designed_joints_are_anatomical(arrays):
     assert y["pelvis"] < y["spine1"] < y["spine2"] < y["spine3"] < y["neck"] < y["head"]
     assert y["neck"] < y["jaw"] < y["left_eye_smplhf"]
     # every joint lies inside the body
-    sdf = standin.body_sdf(J)
+    sdf = body_sdf(J)
     assert (sdf < 0).all(), [JOINT_NAMES[j] for j in np.flatnonzero(sdf >= 0)]
 
 
@@ -228,7 +231,7 @@ def test_keypoint_vertices_sit_on_their_anatomy(arrays):
     for side, prefix in (("left", "L"), ("right", "R")):
         sign = 1.0 if side == "left" else -1.0
         foot = (verts[:, 1] < -1.2) & (sign * verts[:, 0] > 0)
-        forward = standin._foot_forward() * (sign, 1.0, 1.0)
+        forward = _foot_forward() * (sign, 1.0, 1.0)
         big, small = SMPLX_VERTEX_IDS[f"{prefix}BigToe"], SMPLX_VERTEX_IDS[f"{prefix}SmallToe"]
         heel = SMPLX_VERTEX_IDS[f"{prefix}Heel"]
         reach = verts[foot] @ forward
@@ -400,13 +403,14 @@ def test_joints_from_smplx_match_the_design(model):
 
 
 @pytest.mark.slow
-def test_regenerating_gives_the_shipped_file(arrays):
-    """Deterministic generator: a fresh build equals the shipped asset (about 15-30 s)."""
-    fresh = standin.build_standin()
+def test_regenerating_gives_the_shipped_file(arrays, tmp_path):
+    """Deterministic generator: a fresh build equals the shipped asset, the arrays and the file
+    byte for byte (about 15-30 s)."""
+    path = write_standin_body(tmp_path / "SMPLX_NEUTRAL.npz")
+    with np.load(path, allow_pickle=False) as data:
+        fresh = {key: data[key] for key in data.files}
     assert sorted(fresh) == sorted(arrays)
     for key, value in fresh.items():
         assert value.dtype == arrays[key].dtype, key
-        if value.dtype.kind in "iu":
-            np.testing.assert_array_equal(value, arrays[key], err_msg=key)
-        else:
-            np.testing.assert_allclose(value, arrays[key], atol=1e-6, rtol=0, err_msg=key)
+        np.testing.assert_array_equal(value, arrays[key], err_msg=key)
+    assert path.read_bytes() == ASSET_PATH.read_bytes()

@@ -53,6 +53,8 @@ def test_the_zip_holds_the_addon_and_posa_model_with_its_assets(built_zip):
     assert "posa_model/sample.py" in inner and not any(n.startswith("smplx/") for n in inner)
     # build-time generators stay out of the add-on
     assert not any(n.startswith("tools/") or "make_default_checkpoint" in n for n in inner)
+    assert not any(n.startswith("posa_model/") and "standin" in n and n.endswith(".py")
+                   for n in inner)  # the stand-in generator (tools/standin) neither
 
 
 def test_the_zip_validates_with_blenders_extension_tool(built_zip):
