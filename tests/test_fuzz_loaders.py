@@ -35,7 +35,7 @@ import torch
 import trimesh
 
 from posa_model.body import BodyPose, load_body_model, standin_path
-from posa_model.body.pose_file import read_pose_file
+from posa_model.body.pose import read_pose_file
 from posa_model.data import PosaDataset
 from posa_model.errors import PosaError
 from posa_model.mesh.build import build_hierarchy

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from posa_model.body import BodyPose
-from posa_model.body.pose_file import read_pose_file as load_pose_file
+from posa_model.body.pose import read_pose_file as load_pose_file
 from posa_model.errors import InputShapeError
 
 

@@ -14,8 +14,8 @@ from .joints import JOINT_INDEX, JOINT_NAMES, NUM_BODY_JOINTS, NUM_JOINTS, PAREN
 from .loader import GENDERS, load_body_model, validate_arrays
 from .model import BodyModel, PosedBodies, pose_body
 from .parts import PART_NAMES, BodyParts
-from .pose import BodyPose
-from .presets import PRESET_DESCRIPTIONS, PRESETS, get_preset, preset_names
+from .pose import PRESETS, BodyPose, get_preset
+from .presets import PRESET_DESCRIPTIONS, preset_names
 
 __all__ = [
     "GENDERS",

@@ -1,9 +1,10 @@
-"""Named pose presets for any SMPL-X-format body model (the real SMPL-X or the stand-in).
+"""Named pose presets for any SMPL-X-format body model (the real SMPL-X or the stand-in): the
+numbers. :func:`posa_model.body.pose.get_preset` (and ``BodyPose.from_preset``) makes of one a
+one-body :class:`~.pose.BodyPose` named after it.
 
-A preset is a one-body :class:`~.pose.BodyPose` named after it: SMPL-X's ``global_orient`` (3,)
-and ``body_pose`` (63,) = 21 body joints x 3, both axis-angle (radians, float32), each joint's
-rotation expressed in its parent's frame; shape, hands and face at zero. In the rest
-frame (+y up, the body facing +z, its left at +x) the signs are:
+A preset is SMPL-X's ``global_orient`` (3,) and ``body_pose`` (63,) = 21 body joints x 3, both
+axis-angle (radians), each joint's rotation expressed in its parent's frame; shape, hands and
+face at zero. In the rest frame (+y up, the body facing +z, its left at +x) the signs are:
 
 * hip flexion (thigh forward) is a negative rotation about x; knee flexion (shin back) positive;
 * spine flexion (bending forward) is positive about x; a body leaning back is a negative
@@ -24,9 +25,8 @@ from scipy.spatial.transform import Rotation
 
 from ..errors import UnknownNameError
 from .joints import JOINT_INDEX, NUM_BODY_JOINTS
-from .pose import BodyPose
 
-__all__ = ["PRESETS", "PRESET_DESCRIPTIONS", "get_preset", "preset_names"]
+__all__ = ["PRESET_DESCRIPTIONS", "preset_arrays", "preset_names"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -68,10 +68,8 @@ def _arms_down(
 
 
 def _preset(name: str, description: str, orient=(0.0, 0.0, 0.0),
-            **joints) -> tuple[str, str, BodyPose]:
-    pose = BodyPose(np.asarray(orient, dtype=float)[None], _body_pose(**joints)[None],
-                    names=(name,))
-    return name, description, pose
+            **joints) -> tuple[str, str, tuple[np.ndarray, np.ndarray]]:
+    return name, description, (np.asarray(orient, dtype=float), _body_pose(**joints))
 
 
 # Sitting: thighs horizontal (hip flexion 90), shins vertical (knee 90), forearms on the thighs.
@@ -170,25 +168,26 @@ _TABLE = tuple(
         ),
     )
 )
-#: name -> the preset's one-body pose (use :func:`get_preset`, which returns a copy).
-PRESETS: dict[str, BodyPose] = {name: pose for name, _, pose in _TABLE}
+#: name -> (global_orient (3,), body_pose (63,)) float64 axis-angle (use :func:`preset_arrays`).
+_ARRAYS: dict[str, tuple[np.ndarray, np.ndarray]] = {name: arrays for name, _, arrays in _TABLE}
 #: name -> what the preset shows, in words.
 PRESET_DESCRIPTIONS: dict[str, str] = {name: text for name, text, _ in _TABLE}
 
 
 def preset_names() -> tuple[str, ...]:
     """Names of the presets, in a stable order."""
-    return tuple(PRESETS)
+    return tuple(PRESET_DESCRIPTIONS)
 
 
-def get_preset(name: str) -> BodyPose:
-    """A copy of the preset called ``name`` (a one-body :class:`~.pose.BodyPose`).
+def preset_arrays(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Copies of the preset's ``global_orient`` (3,) and ``body_pose`` (63,) (float64 radians).
 
     Raises:
         UnknownNameError: (also a ``ValueError``) for an unknown name, listing the valid ones.
     """
-    if not isinstance(name, str) or name not in PRESETS:
+    if not isinstance(name, str) or name not in _ARRAYS:
         raise UnknownNameError(
-            f"pose preset: expected one of {', '.join(PRESETS)}, found {name!r}"
+            f"pose preset: expected one of {', '.join(_ARRAYS)}, found {name!r}"
         )
-    return PRESETS[name].take(slice(None))
+    orient, body_pose = _ARRAYS[name]
+    return orient.copy(), body_pose.copy()
