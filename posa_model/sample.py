@@ -32,6 +32,7 @@ from .assets import DEFAULT_CHECKPOINT_PATH, resolve_hierarchy
 from .classes import MPCAT40_NAMES, NUM_CLASSES
 from .device import resolve_device
 from .errors import InputShapeError, PosaError
+from .mesh.levels import level_indices
 from .nn.checkpoint import Checkpoint, build_model, read_checkpoint
 from .nn.cvae import POSA
 
@@ -99,7 +100,7 @@ class Sampler:
         def tensor(array, dtype):  # copies: hierarchy arrays may be read-only
             return torch.tensor(np.asarray(array), dtype=dtype, device=device)
 
-        self._down = [tensor(hierarchy.down[k], torch.long) for k in range(self.level)]
+        self._select = tensor(level_indices(hierarchy, self.level), torch.long)
         self._up = [(tensor(hierarchy.up_index[k], torch.long),
                      tensor(hierarchy.up_weight[k], torch.float32)) for k in range(self.level)]
 
@@ -154,9 +155,7 @@ class Sampler:
             canon = (v - joints[:, :1]) @ REFERENCE_FRAME_ROTATION.to(v.device).T
         else:
             canon = canonicalize(v, joints).vertices
-        for index in self._down:
-            canon = canon.index_select(1, index)
-        return canon
+        return canon.index_select(1, self._select)
 
     def upsample(self, values: torch.Tensor) -> torch.Tensor:
         """(M, N, C) values at the network level -> (M, V, C) at full resolution (barycentric)."""

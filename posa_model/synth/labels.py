@@ -21,6 +21,7 @@ import numpy as np
 
 from ..errors import InputShapeError
 from ..frames import canonicalize
+from ..mesh.levels import level_indices
 from .scene import Scene
 
 __all__ = ["CONTACT_THRESHOLD", "BodyLabels", "LabelMaker"]
@@ -60,11 +61,8 @@ class LabelMaker:
 
     @classmethod
     def from_hierarchy(cls, hierarchy, frame_regressor, level: int = 2) -> LabelMaker:
-        """Compose ``hierarchy.down[0..level-1]`` into one selection."""
-        index = np.arange(len(hierarchy.vertices[0]))
-        for k in range(level):
-            index = index[np.asarray(hierarchy.down[k])]
-        return cls(index, frame_regressor)
+        """The selection of ``level``'s vertices (:func:`posa_model.mesh.levels.level_indices`)."""
+        return cls(level_indices(hierarchy, level), frame_regressor)
 
     def make(self, vertices: np.ndarray, joints: np.ndarray, scene: Scene) -> BodyLabels:
         """Labels of B fitted bodies: vertices (B, V, 3), joints (B, 55, 3), in ``scene``.

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..body import BodyPose
 from ..errors import PosaError
+from ..mesh.levels import level_indices
 from .dataset import (
     SceneResult,
     SynthConfig,
@@ -183,7 +184,7 @@ def _panels(results: list[SceneResult], main: Synthesizer, max_bodies: int = 8):
                 seen.add(a)
         picks = picks[:max_bodies]
         if faces is not None:
-            level1 = np.asarray(main.hierarchy.down[0])
+            level1 = level_indices(main.hierarchy, 1)
             vertices = main.poser.forward(r.params.take(picks))[0][:, level1]
             dist = [r.scene.distance(v) for v in vertices]
             bodies = PanelBodies(vertices, np.asarray(faces[1]),
