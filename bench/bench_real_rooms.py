@@ -38,6 +38,7 @@ import argparse
 import json
 import os
 import re
+import runpy
 import subprocess
 import sys
 import tempfile
@@ -48,7 +49,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 ROOMS = ROOT / "examples" / "rooms"
-STANDIN = Path("posa_model/assets/standin/smplx/SMPLX_NEUTRAL.npz")
+#: The stand-in body relative to a checkout, as posa_model/assets.py defines it (read from the
+#: file: importing posa_model here would fix it to this checkout before --checkout is used).
+_ASSETS = runpy.run_path(str(ROOT / "posa_model" / "assets.py"))
+STANDIN = _ASSETS["STANDIN_BODY_PATH"].relative_to(ROOT)
 SITTING = ("sit",)
 LYING = ("lie",)
 SEAT_RADIUS = 0.3  # metres, horizontal
