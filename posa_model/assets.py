@@ -12,8 +12,10 @@ small loaders the runtime needs.
 The stand-in's frame regressor is no file of its own: :func:`standin_frame_regressor` takes its
 four rows from the stand-in body's ``J_regressor``.
 
-The files are made at build time by the generators in ``tools/`` (README.md, Development, gives
-the commands); nothing at run time writes them. Importing this module imports nothing heavy.
+The files are made at build time by the tools in ``tools/``, never at run time:
+``python tools/make_standin.py body`` and ``... hierarchy`` (the stand-in and its hierarchy),
+``python tools/make_default_checkpoint.py --from RUN/best.pt`` (the checkpoint). Importing this
+module imports nothing heavy.
 """
 
 from __future__ import annotations
@@ -83,8 +85,8 @@ def standin_hierarchy() -> MeshHierarchy:
 
     if not STANDIN_HIERARCHY_PATH.is_file():
         raise HierarchyError(
-            f"{STANDIN_HIERARCHY_PATH}: stand-in hierarchy asset is missing; README.md, "
-            "Development, gives the command that rebuilds it"
+            f"{STANDIN_HIERARCHY_PATH}: stand-in hierarchy asset is missing; rebuild it with "
+            "`python tools/make_standin.py hierarchy`"
         )
     return load_hierarchy(STANDIN_HIERARCHY_PATH)
 
