@@ -43,6 +43,13 @@ __all__ = ["INTERACTION", "Sit"]
 SINK = 0.004
 #: With a backrest, the buttocks' back ends this far in front of it (m).
 BACK_GAP = 0.04
+#: At a table the sitter slides back until this close (m): the belly clears the table's edge.
+BACK_GAP_AT_TABLE = 0.01
+#: At a table, a sitter whose body would pass through it (a thick thigh through the apron, a
+#: belly through the top's edge when the chair is pushed in) is given a shape nearer the mean:
+#: the betas scaled by SHRINK, at most SHRINK_STEPS times.
+SHRINK = 0.6
+SHRINK_STEPS = 4
 BACK_TOUCH = 0.01
 #: A table edge this close in front of the buttocks (m) takes the sitter's hands.
 TABLE_CLOSE = 0.3
@@ -82,7 +89,8 @@ def seat_translation(vertices: np.ndarray, buttocks: np.ndarray, knees: np.ndarr
     t[1] += 0.004
     f = spot.facing
     if spot.back is not None:
-        behind = (spot.position - f * spot.back) @ f + BACK_GAP
+        gap = BACK_GAP_AT_TABLE if spot.table is not None else BACK_GAP
+        behind = (spot.position - f * spot.back) @ f + gap
         t += f * (behind - ((vertices[buttocks] @ f).min() + t @ f))
     edge = (spot.position + f * spot.front) @ f + KNEE_CLEARANCE
     knee = float((knees @ f).min() + t @ f)
@@ -107,6 +115,27 @@ def legs(pose: BodyPose, s: np.ndarray) -> BodyPose:
         turn_joint(out, f"{side}_knee", "x", -down + knees_up - feet_forward)
         turn_joint(out, f"{side}_ankle", "x", feet_forward + toes)
     return out
+
+
+def _passes_through(objects: list, vertices: np.ndarray, depth: int = 3) -> bool:
+    """Whether more than ``depth`` of the (V, 3) vertices lie inside one of ``objects``
+    (libigl's fast winding number on their own triangles; boxes cull)."""
+    import igl
+
+    lo, hi = vertices.min(axis=0), vertices.max(axis=0)
+    for obj in objects:
+        olo, ohi = obj.bounds()
+        if (olo > hi).any() or (ohi < lo).any():
+            continue
+        near = np.all((vertices >= olo) & (vertices <= ohi), axis=1)
+        if near.sum() <= depth:
+            continue
+        w = igl.fast_winding_number(np.asarray(obj.vertices, np.float64),
+                                    np.asarray(obj.faces, np.int64),
+                                    np.asarray(vertices[near], np.float64))
+        if (w > 0.5).sum() > depth:
+            return True
+    return False
 
 
 class Sit(Interaction):
@@ -150,17 +179,42 @@ class Sit(Interaction):
             turn_joint(pose, f"{side}_knee", "x", -forward)
             turn_joint(pose, f"{side}_ankle", "x", forward)
         # at a table close in front the hands go on it (in the lap they would meet its edge)
-        on_table = np.array([s.table is not None and (s.table[1] < TABLE_CLOSE
-                                                      or rng.random() < 0.6) for s in spots])
+        on_table = np.array([s.table is not None and rng.random() < (
+            0.75 if s.table[1] < TABLE_CLOSE else 0.6) for s in spots])
         for k in np.flatnonzero(on_table):  # forearms forward, ready for the table
             one = pose.take([k])
-            turn_joint(one, "left_elbow", "y", -np.deg2rad(55.0))
-            turn_joint(one, "right_elbow", "y", np.deg2rad(55.0))
+            turn_joint(one, "left_elbow", "y", -np.deg2rad(70.0))
+            turn_joint(one, "right_elbow", "y", np.deg2rad(70.0))
             pose.body_pose[k] = one.body_pose[0]
         return {"on_table": on_table}
 
     def fit(self, ctx: FitContext, pose: BodyPose, spots: list[Spot],
             options: dict) -> Fitted:
+        fitted = self._fit(ctx, pose, spots, options)
+        for k, spot in enumerate(spots):
+            if spot.table is None:
+                continue
+            tables = [o for o in ctx.objects.values() if o.class_id in TABLE_CLASSES
+                      and np.linalg.norm(o.bounds().mean(axis=0)[[0, 2]]
+                                         - spot.position[[0, 2]]) < 2.0]
+            for _ in range(SHRINK_STEPS):
+                placed = rotate_xz(ctx.vertices(fitted.pose.take([k]))[0],
+                                   fitted.yaw[k]) + fitted.translation[k]
+                if not _passes_through(tables, placed):
+                    break
+                one = pose.take([k])
+                one.betas[:] *= SHRINK
+                again = self._fit(ctx, one, [spot], {key: value[[k]]
+                                                     for key, value in options.items()})
+                fitted.pose.body_pose[k] = again.pose.body_pose[0]
+                fitted.pose.betas[k] = again.pose.betas[0]
+                fitted.translation[k] = again.translation[0]
+                fitted.touches[k], fitted.free[k] = again.touches[0], again.free[0]
+        pose.body_pose[:], pose.betas[:] = fitted.pose.body_pose, fitted.pose.betas
+        return fitted
+
+    def _fit(self, ctx: FitContext, pose: BodyPose, spots: list[Spot],
+             options: dict) -> Fitted:
         parts = ctx.parts
         butt = parts.regions["buttocks"]
         soles = parts.mask("left_sole", "right_sole")
