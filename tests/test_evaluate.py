@@ -1,5 +1,6 @@
-"""posa_model.evaluate: the matching rule, its calibration extremes (oracle ~1, random ~0), the
-CLI's JSON, determinism and the errors, on the stand-in hierarchy with a tiny model (CPU)."""
+"""posa_model.evaluation and its CLI: the matching rule, its calibration extremes (oracle ~1,
+random ~0), the CLI's JSON, determinism and the errors, on the stand-in hierarchy with a tiny
+model (CPU)."""
 
 from __future__ import annotations
 
@@ -16,11 +17,11 @@ from torch import nn
 from posa_model.classes import CLASS_ID, NUM_CLASSES
 from posa_model.data import PosaDataset, write_reference_split
 from posa_model.errors import CheckpointError, InputShapeError, PosaError
-from posa_model.evaluate import (
+from posa_model.evaluate import main
+from posa_model.evaluation import (
     archetype_of,
     evaluate_checkpoint,
     implied_requirements,
-    main,
     match_samples,
     network_part_labels,
     prior_sample_metrics,
