@@ -32,7 +32,7 @@ from posa_model.nn.config import ModelConfig
 from posa_model.nn.cvae import POSA
 from posa_model.synth.archetypes import ARCHETYPES
 from posa_model.synth.body import PART_NAMES
-from posa_model.train import approximate_frame_regressor
+from posa_model.training.frame_regressor import approximate_frame_regressor
 from tests.conftest import fake_hierarchy
 
 TINY = ModelConfig(z_dim=16, h_dim=16, channels=8, num_groups=4)

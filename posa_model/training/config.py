@@ -299,6 +299,23 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
                                metavar=base.__name__.upper(), help=help_text)
 
 
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``python -m posa_model.train``: ``--config`` and ``--resume`` and one
+    option per :class:`TrainConfig` field (:func:`add_config_arguments`)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m posa_model.train",
+        description="Train the POSA contact/semantics cVAE on data in the reference format.",
+        epilog="Data written by posa_model.synthesize trains with --no-remap-classes unless "
+               "--remap-classes is given (the reference remap turns bathtub into lighting).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--config", type=Path, default=None,
+                        help="YAML or JSON file of settings; CLI options override it")
+    parser.add_argument("--resume", type=Path, default=None,
+                        help="continue exactly from a checkpoint of this trainer (R/last.pt)")
+    add_config_arguments(parser)
+    return parser
+
+
 def config_from_args(args: argparse.Namespace, base: TrainConfig | None = None,
                      ) -> tuple[TrainConfig, dict[str, Any]]:
     """defaults (or ``base``) < ``--config FILE`` < explicit CLI options.

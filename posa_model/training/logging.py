@@ -1,4 +1,5 @@
-"""Run logs: R/log.csv (one row per epoch), TensorBoard events (if installed), R/curves.png.
+"""Run logs: R/log.csv (one row per epoch), TensorBoard events (if installed), R/curves.png, and
+one console line per epoch.
 
 The history (a list of per-epoch dicts of numbers) lives in the checkpoint, so the CSV is
 rewritten from it atomically each epoch: after a kill and ``--resume`` it has exactly one row per
@@ -11,8 +12,11 @@ import csv
 import io
 import math
 import os
+import sys
 from pathlib import Path
 from typing import Any
+
+from tqdm import tqdm
 
 from ..io_utils import atomic_write
 
@@ -91,3 +95,16 @@ def plot_curves(path: str | os.PathLike, history: list[dict[str, Any]]) -> Path 
     plt.close(fig)
     data = buffer.getvalue()
     return atomic_write(path, lambda f: f.write(data))
+
+
+def print_epoch(row: dict[str, Any], epochs: int) -> None:
+    """One console line for an epoch's log row (above a tqdm bar, if any)."""
+    text = (f"epoch {row['epoch']:3d}/{epochs} step {row['step']:6d} | train loss "
+            f"{row['train_loss']:.4f} (kl {row['train_kl']:.4f} contact "
+            f"{row['train_contact']:.4f} sem {row['train_semantics']:.4f})")
+    if "val_loss" in row:
+        text += (f" | val loss {row['val_loss']:.4f} F1 {row['val_f1']:.3f} P "
+                 f"{row['val_precision']:.3f} R {row['val_recall']:.3f} sem_acc "
+                 f"{row['val_semantic_acc']:.3f}")
+    tqdm.write(text + f" | {row['bodies_per_s']:.0f} bodies/s", file=sys.stdout)
+    sys.stdout.flush()
