@@ -246,6 +246,37 @@ def _free(grid: SceneGrid, points: np.ndarray, clearance: float) -> np.ndarray:
     return grid.lookup(points) >= clearance
 
 
+#: Height (m) above the floor at which :func:`_inside` looks for the room's walls.
+HIP = 1.0
+
+
+def _inside(grid: SceneGrid, points: np.ndarray) -> np.ndarray:
+    """(n,) whether each point on the floor is inside the room: looking level at hip height
+    (:data:`HIP`) along x and along z, something solid is met at least one way on each axis
+    before the grid ends (a corner of two walls has an inside too). False outside the walls
+    (beyond a door, past the room's shell: only one way meets the room); all True in a scene
+    without walls (a floor alone has no inside)."""
+    if CLASS_ID["wall"] not in grid.classes_present() or not len(points):
+        return np.ones(len(points), bool)
+    step = float(grid.spacing.min())
+    lo, hi = np.asarray(grid.grid_min, np.float64), np.asarray(grid.grid_max, np.float64)
+    reach = int(np.ceil(float(np.max(hi - lo)) / step)) + 1
+    hits = {}
+    for axis, sign in ((0, 1.0), (0, -1.0), (2, 1.0), (2, -1.0)):
+        hit = np.zeros(len(points), bool)
+        for n in range(1, reach):  # bounded by the grid's size
+            q = np.asarray(points, np.float64) + [0.0, HIP, 0.0]
+            q[:, axis] += sign * n * step
+            within = (q[:, axis] >= lo[axis]) & (q[:, axis] <= hi[axis])
+            if not within.any():
+                break
+            hit |= within & (grid.lookup(q) <= 0.0)
+            if hit.all():
+                break
+        hits[axis, sign] = hit
+    return (hits[0, 1.0] | hits[0, -1.0]) & (hits[2, 1.0] | hits[2, -1.0])
+
+
 class _Finder:
     """Spot finding over one scene (see :func:`find_spots`)."""
 
@@ -590,7 +621,9 @@ class _Finder:
         good = norm > 0.5
         cand, grad = cand[good], grad[good] / norm[good, None]
         spots = []
-        for k in _thin(cand[:, [0, 2]], SPACING):
+        thinned = _thin(cand[:, [0, 2]], SPACING)
+        inside = _inside(self.grid, cand[thinned] - [0.0, 1.0, 0.0])
+        for k in (k for k, ok in zip(thinned, inside, strict=True) if ok):
             position = cand[k] - [0.0, 1.0, 0.0]
             spots.append(Spot("wall", position, grad[k], wall, "", 0.0, float(position[1])))
         return spots
@@ -608,7 +641,9 @@ class _Finder:
         rows = rows[ok]
         spots = []
         centre = s.points[rows].mean(axis=0) if len(rows) else np.zeros(3)
-        for k in _thin(s.points[rows][:, [0, 2]], SPACING):
+        thinned = _thin(s.points[rows][:, [0, 2]], SPACING)
+        inside = _inside(self.grid, s.points[rows[thinned]])
+        for k in (k for k, ok in zip(thinned, inside, strict=True) if ok):
             p = s.points[rows[k]]
             facing = _vec3((centre - p)[[0, 2]]) if np.linalg.norm((centre - p)[[0, 2]]) > 0.1 \
                 else np.array([0.0, 0.0, 1.0])
