@@ -197,6 +197,18 @@ def test_closest_triangles_matches_brute_force(sphere):
     assert (tied.sum(1)[20:30] == 2).all() and (tied.sum(1)[30:40] >= 4).all()
 
 
+def test_closest_triangles_on_a_degenerate_face():
+    """A zero-area face (libigl's barycentric coordinates are NaN there) gets the weights of
+    the closest point on its nearest edge."""
+    v = np.array([[0.0, 0, 0], [1, 0, 0], [2, 0, 0], [0, -1, 0]])
+    f = np.array([[0, 1, 2], [0, 3, 1]])  # face 0 is a segment
+    pts = np.array([[1.5, 0.2, 0.3], [2.5, 0.0, 0.0]])
+    face, w, d2 = closest_triangles(pts, v, f)
+    np.testing.assert_array_equal(face, [0, 0])
+    np.testing.assert_allclose(w, [[0.0, 0.5, 0.5], [0.0, 0.0, 1.0]])
+    np.testing.assert_allclose(d2, [0.13, 0.25])
+
+
 def test_edge_twins_pair_reverse_edges():
     faces = np.array([[0, 1, 2], [0, 2, 3]])
     edges = corner_edges(faces)

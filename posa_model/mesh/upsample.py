@@ -35,6 +35,26 @@ def _first_face_of_edges(faces: np.ndarray, num_vertices: int) -> dict[int, int]
     return out
 
 
+def _weights_on_degenerate(points: np.ndarray, tri: np.ndarray) -> np.ndarray:
+    """(N, 3) barycentric weights of ``points`` (N, 3) on the nearest edge of each degenerate
+    (zero-area) triangle ``tri`` (N, 3, 3), where libigl's coordinates are not finite."""
+    best = np.full(len(points), np.inf)
+    w = np.zeros((len(points), 3))
+    for i in range(3):
+        j = (i + 1) % 3
+        a, ab = tri[:, i], tri[:, j] - tri[:, i]
+        length2 = (ab * ab).sum(1)
+        t = ((points - a) * ab).sum(1) / np.where(length2 > 0, length2, 1.0)
+        t = np.clip(np.where(length2 > 0, t, 0.0), 0.0, 1.0)
+        d = ((a + t[:, None] * ab - points) ** 2).sum(1)
+        nearer = d < best
+        best[nearer] = d[nearer]
+        w[nearer] = 0.0
+        w[nearer, i] = 1.0 - t[nearer]
+        w[nearer, j] = t[nearer]
+    return w
+
+
 def closest_triangles(
     points: np.ndarray, vertices: np.ndarray, faces: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -57,6 +77,9 @@ def closest_triangles(
     w = igl.barycentric_coordinates(np.ascontiguousarray(closest),
                                     *(np.ascontiguousarray(tri[:, i]) for i in range(3)))
     w = np.asarray(w, dtype=np.float64)
+    bad = ~np.isfinite(w).all(1)
+    if bad.any():  # a degenerate triangle: the closest point on its nearest edge
+        w[bad] = _weights_on_degenerate(closest[bad], tri[bad])
     w[w <= _ON_EDGE] = 0.0  # on an edge or a corner: exactly zero there
     w = np.minimum(w, 1.0)
     w /= w.sum(1, keepdims=True)
