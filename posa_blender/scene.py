@@ -236,18 +236,21 @@ def scene_inputs(context: bpy.types.Context, device: str, resolution: float,
     if scene is None:
         return "No scene in this context"
     meshes = scene_meshes(scene)
+    warnings = [label.problem for o in meshes
+                if (label := file_label(o)) is not None and label.class_id < 0
+                and not props.class_id(o)]
+    from posa_model.errors import PosaError
+    from posa_model.scene import split_room_surfaces
+
     if not any(effective_class(o)[0] for o in meshes):
         return (f"Nothing to interact with: none of the scene's {len(meshes)} mesh object(s) "
                 "has a POSA class. Run Guess Classes, or set 'POSA Class' (floor, chair, sofa, "
                 "bed, ...) in the Scene panel for the objects people may touch (files with "
                 "'posa_class' labels need neither)")
-    warnings = [label.problem for o in meshes
-                if (label := file_label(o)) is not None and label.class_id < 0
-                and not props.class_id(o)]
-    from posa_model.errors import PosaError
-
     depsgraph = context.evaluated_depsgraph_get()
-    objects = mesh_objects(meshes, depsgraph)
+    # an unlabelled mesh that spans the room (floor, walls and ceiling in one downloaded mesh)
+    # is classed by its faces' shapes, as the command line does
+    objects = split_room_surfaces(mesh_objects(meshes, depsgraph))
     if not any(o.class_id for o in objects):
         names = ", ".join(o.name for o in meshes if effective_class(o)[0])[:200]
         return f"Nothing to interact with: the labelled objects ({names}) have no faces"

@@ -174,6 +174,7 @@ class Evaluator:
             out["exact"] = mask.mul(hit_exact.to(x.dtype)).sum(-1) / count
             out["coverage"] = _coverage(mask, hits, self.canon[predicted], count)
             out["noncollision"] = (d.detach() > 0).to(x.dtype).mean(-1)
+            out["deepest"] = torch.relu(-d.detach()).max(-1).values
             contact_d = torch.where(mask > 0, d.detach(), torch.full_like(d, np.inf))
             out["touch"] = contact_d.min(-1).values <= cfg.touch_distance
             out["score"] = out["loss"].detach() + cfg.w_semantics * (

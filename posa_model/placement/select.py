@@ -97,6 +97,7 @@ def greedy_select(cands: Candidates, scores: dict[str, np.ndarray], bodies: list
         if targeted is not None and targeted[b]:
             covered = agrees = np.ones_like(covered)
         ok = ((scores["noncollision"][rows] >= config.min_noncollision)
+              & (scores["deepest"][rows] <= config.max_scene_penetration)
               & scores["touch"][rows].astype(bool) & agrees & covered)
         overlapped = swallowing = 0
         missing: list[str] = []
@@ -136,7 +137,9 @@ def greedy_select(cands: Candidates, scores: dict[str, np.ndarray], bodies: list
             best = rows[0]
             reasons[b] = (f"no acceptable placement: the best of {len(rows)} refined "
                           f"candidates has non-collision {scores['noncollision'][best]:.3f} "
-                          f"(>= {config.min_noncollision} needed), semantic agreement "
+                          f"(>= {config.min_noncollision} needed), deepest vertex "
+                          f"{100 * scores['deepest'][best]:.1f} cm inside the scene (<= "
+                          f"{100 * config.max_scene_penetration:.0f}), semantic agreement "
                           f"{scores['agreement'][best]:.2f} (>= {config.min_semantic}), "
                           f"coverage {scores['coverage'][best]:.2f} (>= {config.min_coverage}), "
                           f"touch {bool(scores['touch'][best])}")

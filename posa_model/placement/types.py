@@ -64,7 +64,9 @@ class PlacementConfig:
         + w_semantics * ((1 - agreement) + (1 - coverage)) (ranking only, no gradient):
         agreement is the fraction of contact vertices within semantic_distance of a surface of
         their class, coverage the same for the worst-served of the map's main classes.
-    Acceptance (greedy choice): at the refine level, non-collision >= min_noncollision, some
+    Acceptance (greedy choice): at the refine level, non-collision >= min_noncollision, no
+        vertex deeper than max_scene_penetration (m) inside the scene (a foot through the
+        floor is not hidden by the other 10,000 vertices being fine), some
         contact vertex within touch_distance of a surface, semantic agreement >= min_semantic,
         and coverage >= min_coverage (every class holding 15 % of the contact vertices has that
         share of its vertices within semantic_distance of a surface of its class: no sitting
@@ -127,6 +129,7 @@ class PlacementConfig:
     min_semantic: float = 0.35
     min_coverage: float = 0.25
     touch_distance: float = 0.02
+    max_scene_penetration: float = 0.04
     max_body_penetration: float = 0.005
     max_enclosed_depth: float = 0.01
     body_grid_resolution: float = 0.02
@@ -142,7 +145,8 @@ class PlacementConfig:
             if not isinstance(value, int) or value < 1:
                 raise InputShapeError(f"PlacementConfig.{name}: expected an int >= 1, found "
                                       f"{value!r}")
-        for name in ("surface_spacing", "body_grid_resolution", "touch_distance"):
+        for name in ("surface_spacing", "body_grid_resolution", "touch_distance",
+                     "max_scene_penetration"):
             if not getattr(self, name) > 0:
                 raise InputShapeError(f"PlacementConfig.{name}: expected metres > 0, found "
                                       f"{getattr(self, name)!r}")

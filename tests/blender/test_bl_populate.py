@@ -118,6 +118,23 @@ def test_people_who_find_no_place_are_reported_and_leave_nothing_behind(capfd):
     assert "lie.000 not placed: no free bed spot" in text and "lie 0/1, stand 1/1" in text
 
 
+def test_a_downloaded_room_whose_floor_and_walls_are_one_mesh_is_populated(calls):
+    """living_room_downloaded: floor, walls and ceiling are one unlabelled mesh ("Room") that
+    Guess Classes cannot name; its faces are classed by their shapes, as on the command line
+    (before: "the scene has no floor")."""
+    from bl_helpers import ROOT
+
+    bpy.ops.wm.read_homefile(use_empty=True)
+    path = ROOT / "examples" / "rooms" / "living_room_downloaded.glb"
+    assert bpy.ops.import_scene.gltf(filepath=str(path)) == {"FINISHED"}
+    bpy.ops.posa.guess_classes()
+    assert bpy.ops.posa.populate_scene(people="sit:2,stand:2", seed=0,
+                                       device="CPU") == {"FINISHED"}
+    placed = [p for p in calls[-1].people if p.placed]
+    assert {p.interaction for p in placed} == {"sit", "stand"} and len(placed) >= 3
+    assert all(p.spot.class_id == 2 for p in placed if p.interaction == "stand")  # the floor
+
+
 def test_populate_uses_the_labels_of_an_imported_file_without_guess_classes(tmp_path, calls,
                                                                           capfd):
     """Before, a labelled GLB imported into Blender was refused ("none of the scene's mesh
