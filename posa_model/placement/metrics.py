@@ -28,6 +28,10 @@ them instead (the grid's value kept as ``non_collision_grid``): a 5 cm grid sees
 or slab a little thicker than it is, so a body resting on the exact surface reads as slightly
 inside it.
 
+For a body whose target frees some contacts (a sitter whose feet hang from a bar stool), those
+vertices, and with them every contact the map puts on the floor, are left out of ``touch`` and
+the semantic match: the interaction says they cannot be met.
+
 Overall: the counts, and the means of the per-body values over the placed bodies
 (``body_penetration_max`` is the maximum); a mean over nobody is None, not NaN.
 """

@@ -477,7 +477,11 @@ class _Run:
             final = bank.final_pose(b, delta, pose.yaw, pose.t)
         contact = maps.contact[pose.slot]
         semantics = maps.semantics[pose.slot]
-        metrics = body_metrics(scene, vertices, contact, semantics,
+        scored = contact  # contacts the target frees (feet hanging from a bar stool: with
+        if req.target is not None and req.target.free is not None:  # them, the floor) not scored
+            freed = req.target.free | (semantics == CLASS_ID["floor"])
+            scored = np.where(freed, 0.0, contact).astype(contact.dtype)
+        metrics = body_metrics(scene, vertices, scored, semantics,
                                self.config.contact_threshold, self.config.touch_distance, floor)
         occupancy.remove(b)
         metrics["body_penetration"] = occupancy.depth(b, vertices)
