@@ -77,13 +77,16 @@ def work_progress(context: bpy.types.Context, desc: str) -> Iterator[Any]:
     (the cursor shows the percentage) and a bar in the system console."""
     from posa_model.progress import Progress
 
-    wm = context.window_manager
-    wm.progress_begin(0, 100)
-    bar = Progress.bar(desc, report=lambda done: wm.progress_update(int(100 * done)))
+    wm = context.window_manager  # None in some contexts: then the console bar only
+    if wm is not None:
+        wm.progress_begin(0, 100)
+    bar = Progress.bar(desc, report=None if wm is None else
+                       lambda done: wm.progress_update(int(100 * done)))
     complete = False
     try:
         yield bar
         complete = True
     finally:
         bar.close(complete)
-        wm.progress_end()
+        if wm is not None:
+            wm.progress_end()
