@@ -8,7 +8,8 @@ placement", batched).
     >>> body.placed, body.transform, body.metrics["non_collision"]
 
 Frame: SMPL-X world (+y up, metres), gravity along -y; ``placed = vertices @ R_y(yaw).T +
-translation``. The machinery is in :mod:`posa_model.placement`; the steps are described in
+translation``. This module is the front: :func:`place_bodies` and
+:func:`refine_placement` live in :mod:`posa_model.placement.api`, the steps are described in
 :mod:`posa_model.placement.pipeline`.
 
 Command line: ``python -m posa_model.place --scene room.glb --people "sit:3,lie:1" --out
@@ -18,10 +19,8 @@ populated.glb --metrics m.json``: populating a room with people (:mod:`posa_mode
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 
-import numpy as np
-
+from .placement.api import DEFAULT_CONFIG, place_bodies, refine_placement
 from .placement.types import (
     BodyRequest,
     PlacedBody,
@@ -30,68 +29,9 @@ from .placement.types import (
     Target,
     Touch,
 )
-from .scene.grid import SceneGrid
 
 __all__ = ["DEFAULT_CONFIG", "BodyRequest", "PlacedBody", "PlacementConfig", "PlacementResult",
            "Target", "Touch", "main", "place_bodies", "refine_placement"]
-
-#: The default configuration (frozen: safe to share).
-DEFAULT_CONFIG = PlacementConfig()
-
-
-def place_bodies(grid: SceneGrid, bodies: Sequence[BodyRequest], sampler=None,
-                 config: PlacementConfig = DEFAULT_CONFIG, faces=None,
-                 obstacles: Sequence[np.ndarray] = (), progress=True,
-                 model=None, settle=None) -> PlacementResult:
-    """Place every body in the scene so that it touches what its feature map says and
-    penetrates neither the scene nor the other bodies.
-
-    Args:
-        grid: the scene's SDF and semantic grids (SMPL-X world, +y up, metres).
-        bodies: the posed bodies; each (V, 3) vertices at any place and heading, optionally a
-            drop-and-refine ``region``.
-        sampler: a :class:`posa_model.sample.Sampler`; None loads the shipped checkpoint.
-        config: every knob, seed and device (:class:`PlacementConfig`).
-        faces: (F, 3) int triangles of the body mesh; None = the sampler's level-0 faces.
-        obstacles: (V, 3) vertices (same mesh) of bodies already in the scene, kept fixed.
-        progress: True: a progress bar of its own (total fixed in advance); or a
-            :class:`~posa_model.progress.Progress` share of the caller's bar.
-        model: the :class:`~posa_model.body.BodyModel` of posed requests (``BodyRequest.pose``),
-            whose poses then adapt during refinement; needed only for them.
-        settle: optional ``settle(vertices (V, 3)) -> metres``: how far a chosen body may be
-            lowered to rest on the scene's exact meshes (see
-            :func:`posa_model.scene.objects.settle_drop`); None: as the grids place it.
-
-    Returns:
-        :class:`PlacementResult`: one :class:`PlacedBody` per request (placed or with the
-        reason it was not), overall metrics and seconds per stage.
-
-    Raises:
-        PosaError: an empty scene, a scene with no labelled object, a scene without a floor
-            when a body needs one, malformed inputs (InputShapeError).
-    """
-    from .placement.pipeline import run_placement
-
-    return run_placement(grid, bodies, sampler, config, faces, obstacles, progress, model,
-                         settle)
-
-
-def refine_placement(grid: SceneGrid, body: BodyRequest, sampler=None,
-                     config: PlacementConfig = DEFAULT_CONFIG, faces=None,
-                     obstacles: Sequence[np.ndarray] = (), model=None) -> PlacedBody:
-    """Drop-and-refine: place one body near where the user dropped it.
-
-    ``body.region = (centre (3,), radius m)`` bounds the search (the body's centroid stays
-    within ``radius`` of ``centre`` horizontally); without a region, a region of 0.5 m around
-    the body's current centroid is used. Returns the :class:`PlacedBody`.
-    """
-    if body.region is None:
-        v = np.asarray(body.vertices, dtype=np.float64)
-        body = BodyRequest(body.vertices, body.name, (v.mean(axis=0), 0.5), body.info,
-                           body.pose, body.target)
-    result = place_bodies(grid, [body], sampler, config, faces, obstacles, progress=False,
-                          model=model)
-    return result.bodies[0]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,6 +14,7 @@ import pytest
 import torch
 from torch import nn
 
+from posa_model.assets import standin_hierarchy
 from posa_model.classes import CLASS_ID, NUM_CLASSES
 from posa_model.data import PosaDataset, write_reference_split
 from posa_model.errors import CheckpointError, InputShapeError, PosaError
@@ -26,7 +27,6 @@ from posa_model.evaluation import (
     network_part_labels,
     prior_sample_metrics,
 )
-from posa_model.mesh import standin_hierarchy
 from posa_model.nn.checkpoint import build_model, read_checkpoint, save_checkpoint
 from posa_model.nn.config import ModelConfig
 from posa_model.nn.cvae import POSA

@@ -37,6 +37,92 @@ def test_importing_posa_model_pulls_in_no_blender_module():
     assert out.stdout.strip() == "[]"
 
 
+def _imports(package: str = "posa_model") -> dict[str, set[str]]:
+    """Module -> the package's modules it imports, at module level or inside functions
+    (``if TYPE_CHECKING`` blocks too). Importing ``a.b.c`` also runs ``a.b``'s ``__init__``, so
+    that package counts as imported too, unless it is a package of the importer itself."""
+    files = {}
+    for path in (ROOT / package).rglob("*.py"):
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        files[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    graph = {}
+    for module, path in files.items():
+        here = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+        own = {".".join(here[:i]) for i in range(1, len(here) + 1)}
+        targets = set()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                targets.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = ".".join(here[:len(here) - node.level + 1]) if node.level else ""
+                stem = ".".join(p for p in (base, node.module or "") if p)
+                targets.update(f"{stem}.{a.name}" if f"{stem}.{a.name}" in files else stem
+                               for a in node.names)
+        edges = set()
+        for target in targets:
+            parts = target.split(".")
+            for i in range(1, len(parts) + 1):
+                name = ".".join(parts[:i])
+                if name in files and name not in own and name != module:
+                    edges.add(name)
+        graph[module] = edges
+    return graph
+
+
+def _circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found = []
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph[child]))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
+    return found
+
+
+def test_the_circle_finder_finds_circles():
+    assert _circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert _circles({"a": {"b"}, "b": set()}) == []
+
+
+def test_posa_model_has_no_import_circles():
+    graph = _imports()
+    assert "posa_model.place" in graph and graph["posa_model.place"], "the import graph is empty"
+    circles = [[f"{m} -> {sorted(graph[m] & set(c))}" for m in c] for c in _circles(graph)]
+    assert not circles, circles
+
+
 def test_atomic_write_keeps_the_old_file_on_failure(tmp_path):
     target = tmp_path / "data.bin"
     target.write_bytes(b"old")

@@ -25,7 +25,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..assets import STANDIN_HIERARCHY_PATH, standin_hierarchy
     from .build import build_hierarchy
     from .decimation import decimate
     from .halfedge import HalfedgeMesh, vertex_vertex_orders
@@ -51,13 +50,9 @@ _LAZY = {
     "level_indices": ".levels",
     "read_mesh_ds": ".mesh_ds",
     "write_mesh_ds": ".mesh_ds",
-    # kept here for the callers not yet moved to posa_model.assets
-    "STANDIN_HIERARCHY_PATH": "..assets",
-    "standin_hierarchy": "..assets",
 }
 
 __all__ = [
-    "STANDIN_HIERARCHY_PATH",
     "HalfedgeMesh",
     "MeshHierarchy",
     "build_hierarchy",
@@ -69,7 +64,6 @@ __all__ = [
     "load_hierarchy",
     "read_mesh_ds",
     "save_hierarchy",
-    "standin_hierarchy",
     "upsampling",
     "vertex_vertex_orders",
     "write_mesh_ds",

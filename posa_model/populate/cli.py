@@ -86,8 +86,8 @@ def _load_scene(args):
 
 def _populate(args) -> int:
     from ..body import BodyPose, load_body_model
-    from ..place import PlacementConfig
     from ..placement.output import bodies_folder, bodies_npz_path
+    from ..placement.types import PlacementConfig
     from ..sample import load_sampler
     from .populate import populate
 

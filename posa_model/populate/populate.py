@@ -144,7 +144,7 @@ def _populate(grid, objects, request, model, sampler, config, on, obstacles, ret
               near, spots_share: Progress, attempt_shares: list[Progress], started: float,
               seconds: dict) -> PopulateResult:
     from ..body import load_body_model
-    from ..place import place_bodies
+    from ..placement.api import place_bodies
     from ..sample import load_sampler
 
     model = model if model is not None else load_body_model()
