@@ -17,7 +17,7 @@ from torch import nn
 from posa_model.assets import standin_hierarchy
 from posa_model.classes import CLASS_ID, NUM_CLASSES
 from posa_model.data import PosaDataset, write_reference_split
-from posa_model.errors import CheckpointError, InputShapeError, PosaError
+from posa_model.errors import CheckpointError, InputShapeError, PosaError, UnknownNameError
 from posa_model.evaluate import main
 from posa_model.evaluation import (
     archetype_of,
@@ -149,7 +149,7 @@ def test_archetype_names_and_requirements():
     assert implied_requirements("reach_counter")[0].classes == (26,)
     assert implied_requirements("lean_wall")[0].classes == (1,)
     assert implied_requirements("sit_table")[2].classes == (5,)
-    with pytest.raises(InputShapeError, match="unknown archetype"):
+    with pytest.raises(UnknownNameError, match="unknown archetype"):
         implied_requirements("dance")
 
 

@@ -17,7 +17,7 @@ import trimesh
 
 from posa_model.body import BodyParts, BodyPose, load_body_model, pose_body
 from posa_model.classes import CLASS_ID
-from posa_model.errors import InputShapeError
+from posa_model.errors import ConfigError, UnknownNameError
 from posa_model.placement.types import PlacementConfig
 from posa_model.populate import PeopleRequest, find_spots, parse_people, populate
 from posa_model.populate.interactions import INTERACTIONS
@@ -106,10 +106,12 @@ def test_spots_seat_faces_away_from_its_backrest_and_bed_has_its_head_end():
 
 def test_people_options_and_sharing_out():
     assert parse_people("sit:3, lie:1,sit:1") == {"sit": 4, "lie": 1}
-    with pytest.raises(InputShapeError, match="dance"):
+    with pytest.raises(UnknownNameError, match="dance"):
         parse_people("dance:2")
-    with pytest.raises(InputShapeError, match="name:number"):
+    with pytest.raises(ConfigError, match="name:number"):
         parse_people("sit=three")
+    with pytest.raises(ConfigError, match=r"PlacementConfig\.maps: expected an int >= 1"):
+        PlacementConfig(maps=0)
     # the mix weighs what the room offers: 2 seats, so 6 of 8 go elsewhere by weight
     shared = share_out(8, {"sit": 3.0, "stand": 1.0, "lean": 1.0}, {"sit": 2, "stand": 50,
                                                                    "lean": 50})

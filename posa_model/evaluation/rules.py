@@ -43,7 +43,7 @@ import torch
 
 from ..assets import STANDIN_BODY_PATH
 from ..classes import CLASS_ID, MPCAT40_NAMES
-from ..errors import InputShapeError, PosaError
+from ..errors import InputShapeError, PosaError, UnknownNameError
 from ..mesh.levels import level_indices
 
 __all__ = [
@@ -101,7 +101,7 @@ def implied_requirements(archetype: str) -> tuple[Requirement, ...]:
     from ..synth.archetypes import ARCHETYPES
 
     if archetype not in ARCHETYPES:
-        raise InputShapeError(f"unknown archetype {archetype!r}; known: {', '.join(ARCHETYPES)}")
+        raise UnknownNameError(f"unknown archetype {archetype!r}; known: {', '.join(ARCHETYPES)}")
     a = ARCHETYPES[archetype]
     own = tuple(c for k in a.kinds for c in KIND_CLASSES.get(k, (CLASS_ID[k],)))
     out = []

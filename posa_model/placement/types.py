@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputShapeError
+from ..errors import ConfigError
 
 __all__ = ["BodyRequest", "PlacedBody", "PlacementConfig", "PlacementResult", "Target", "Touch",
            "yaw_matrix"]
@@ -143,31 +143,31 @@ class PlacementConfig:
         for name in positive:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
-                raise InputShapeError(f"PlacementConfig.{name}: expected an int >= 1, found "
-                                      f"{value!r}")
+                raise ConfigError(f"PlacementConfig.{name}: expected an int >= 1, found "
+                                  f"{value!r}")
         for name in ("surface_spacing", "body_grid_resolution", "touch_distance",
                      "max_scene_penetration"):
             if not getattr(self, name) > 0:
-                raise InputShapeError(f"PlacementConfig.{name}: expected metres > 0, found "
-                                      f"{getattr(self, name)!r}")
+                raise ConfigError(f"PlacementConfig.{name}: expected metres > 0, found "
+                                  f"{getattr(self, name)!r}")
         if not self.schedule or any(len(s) != 2 or s[1] < 1 for s in self.schedule):
-            raise InputShapeError(f"PlacementConfig.schedule: expected ((level, keep >= 1), "
-                                  f"...), found {self.schedule!r}")
+            raise ConfigError(f"PlacementConfig.schedule: expected ((level, keep >= 1), "
+                              f"...), found {self.schedule!r}")
         if not self.refine_schedule or any(len(s) != 2 or s[1] < 0
                                            for s in self.refine_schedule):
-            raise InputShapeError(f"PlacementConfig.refine_schedule: expected ((level, steps "
-                                  f">= 0), ...), found {self.refine_schedule!r}")
+            raise ConfigError(f"PlacementConfig.refine_schedule: expected ((level, steps "
+                              f">= 0), ...), found {self.refine_schedule!r}")
         if not isinstance(self.pose_steps, int) or self.pose_steps < 0:
-            raise InputShapeError(f"PlacementConfig.pose_steps: expected an int >= 0, found "
-                                  f"{self.pose_steps!r}")
+            raise ConfigError(f"PlacementConfig.pose_steps: expected an int >= 0, found "
+                              f"{self.pose_steps!r}")
         for name in ("lr_pose", "w_pose_prior", "w_joint_limits", "target_shift",
                      "target_lift", "target_turn"):
             if not (np.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
-                raise InputShapeError(f"PlacementConfig.{name}: expected a finite number >= 0, "
-                                      f"found {getattr(self, name)!r}")
+                raise ConfigError(f"PlacementConfig.{name}: expected a finite number >= 0, "
+                                  f"found {getattr(self, name)!r}")
         if not isinstance(self.cpu_threads, int) or self.cpu_threads < 0:
-            raise InputShapeError(f"PlacementConfig.cpu_threads: expected an int >= 0, found "
-                                  f"{self.cpu_threads!r}")
+            raise ConfigError(f"PlacementConfig.cpu_threads: expected an int >= 0, found "
+                              f"{self.cpu_threads!r}")
 
     @property
     def refine_level(self) -> int:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 
 from .. import cli
-from ..errors import InputShapeError
+from ..errors import ConfigError, UnknownNameError
 from .interactions import INTERACTIONS
 from .plan import MAX_PEOPLE, PeopleRequest, parse_people
 
@@ -62,15 +62,16 @@ def on_patterns(text: str | None) -> tuple[str, ...]:
 def people_request(people: str | None = None, bodies: int | None = None,
                    mix: str | None = None, fill: str | None = None,
                    on: str | None = None) -> PeopleRequest:
-    """The :class:`~.plan.PeopleRequest` the options say (module docstring); InputShapeError
-    naming the option for anything malformed."""
+    """The :class:`~.plan.PeopleRequest` the options say (module docstring); UnknownNameError
+    (a name that is not an interaction or a fill) or ConfigError naming the option for anything
+    else malformed."""
     fills = frozenset(f.strip() for f in (fill or "").split(",") if f.strip())
     if fills - {"seats", "beds"}:
-        raise InputShapeError(f"--fill: expected seats and/or beds, found {fill!r}")
+        raise UnknownNameError(f"--fill: expected seats and/or beds, found {fill!r}")
     counts = parse_people(people, "--people") if people else None
     weights = parse_people(mix, "--mix", integers=False) if mix else None
     if weights is not None and bodies is None:
-        raise InputShapeError("--mix: weights need --bodies N (how many people to share out)")
+        raise ConfigError("--mix: weights need --bodies N (how many people to share out)")
     if counts is None and bodies is None and not fills:
         if on_patterns(on):
             fills = frozenset({"seats", "beds"})

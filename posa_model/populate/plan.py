@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..classes import CLASS_ID
-from ..errors import InputShapeError
+from ..errors import ConfigError, UnknownNameError
 from .interactions import INTERACTIONS, get_interaction
 from .spots import Spot
 
@@ -61,15 +61,15 @@ class PeopleRequest:
             for key, value in (table or {}).items():
                 get_interaction(key)
                 if not (np.isfinite(value) and value >= 0):
-                    raise InputShapeError(f"people {name}: {key}: expected a number >= 0, "
-                                          f"found {value!r}")
+                    raise ConfigError(f"people {name}: {key}: expected a number >= 0, "
+                                      f"found {value!r}")
         bad = set(self.fill) - {"seats", "beds"}
         if bad:
-            raise InputShapeError(f"fill: expected seats and/or beds, found {sorted(bad)}")
+            raise UnknownNameError(f"fill: expected seats and/or beds, found {sorted(bad)}")
         if self.total is not None and not 0 <= self.total <= MAX_PEOPLE:
-            raise InputShapeError(f"bodies: expected 0..{MAX_PEOPLE}, found {self.total}")
+            raise ConfigError(f"bodies: expected 0..{MAX_PEOPLE}, found {self.total}")
         if sum((self.counts or {}).values()) > MAX_PEOPLE:
-            raise InputShapeError(f"people: at most {MAX_PEOPLE} in all")
+            raise ConfigError(f"people: at most {MAX_PEOPLE} in all")
 
 
 def parse_people(text: str, what: str = "--people", integers: bool = True) -> dict:
@@ -79,20 +79,20 @@ def parse_people(text: str, what: str = "--people", integers: bool = True) -> di
     for entry in (e.strip() for e in text.split(",") if e.strip()):
         match = re.fullmatch(r"([a-z_]+)\s*[:=]\s*([0-9.]+)", entry)
         if match is None:
-            raise InputShapeError(f"{what}: expected name:number entries such as 'sit:3', "
-                                  f"found {entry!r}")
+            raise ConfigError(f"{what}: expected name:number entries such as 'sit:3', "
+                              f"found {entry!r}")
         name, value = match.group(1), match.group(2)
         if name not in INTERACTIONS:
-            raise InputShapeError(f"{what}: {name!r} is not an interaction; expected one of "
-                                  f"{', '.join(INTERACTIONS)}")
+            raise UnknownNameError(f"{what}: {name!r} is not an interaction; expected one of "
+                                   f"{', '.join(INTERACTIONS)}")
         try:
             number = int(value) if integers else float(value)
         except ValueError:
-            raise InputShapeError(f"{what}: {entry!r}: expected "
-                                  f"{'a whole number' if integers else 'a number'}") from None
+            raise ConfigError(f"{what}: {entry!r}: expected "
+                              f"{'a whole number' if integers else 'a number'}") from None
         out[name] = out.get(name, 0) + number
     if not out:
-        raise InputShapeError(f"{what}: expected at least one name:number entry")
+        raise ConfigError(f"{what}: expected at least one name:number entry")
     return out
 
 

@@ -25,14 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import PosaError
+from ..errors import ConfigError
 from ..io_utils import atomic_write, read_json_bounded, read_yaml_bounded
 from ..nn.config import LIMITS, ModelConfig
-
-
-class ConfigError(PosaError, ValueError):
-    """A training setting is unknown or has a bad value; the message names the field."""
-
 
 #: Largest settings file read.
 MAX_CONFIG_BYTES = 1 << 20

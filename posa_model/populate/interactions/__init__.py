@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from ...errors import InputShapeError
+from ...errors import UnknownNameError
 from .base import FitContext, Fitted, Interaction, TouchSpec
 
 __all__ = ["INTERACTIONS", "FitContext", "Fitted", "Interaction", "TouchSpec",
@@ -33,8 +33,8 @@ INTERACTIONS: dict[str, Interaction] = _discover()
 
 
 def get_interaction(name: str) -> Interaction:
-    """The interaction called ``name``; InputShapeError listing the known ones otherwise."""
+    """The interaction called ``name``; UnknownNameError listing the known ones otherwise."""
     if name not in INTERACTIONS:
-        raise InputShapeError(f"interaction: expected one of {', '.join(INTERACTIONS)}, found "
-                              f"{name!r}")
+        raise UnknownNameError(f"interaction: expected one of {', '.join(INTERACTIONS)}, found "
+                               f"{name!r}")
     return INTERACTIONS[name]
