@@ -233,5 +233,20 @@ def set_pose(pose: bpy.types.Pose, names: Sequence[str], quaternions: np.ndarray
 
 
 def pose_quaternions(pose: bpy.types.Pose, names: Sequence[str]) -> np.ndarray:
-    """(J, 4) w, x, y, z rotation of each named pose bone (quaternion mode)."""
-    return np.array([list(pose.bones[name].rotation_quaternion[:]) for name in names])
+    """(J, 4) w, x, y, z rotation of each named pose bone, in any rotation mode."""
+    out = np.zeros((len(names), 4))
+    for k, name in enumerate(names):
+        bone = pose.bones[name]
+        if bone.rotation_mode == "QUATERNION":
+            out[k] = bone.rotation_quaternion[:]
+        else:  # Euler or axis-angle: the rotation of the bone's basis matrix
+            out[k] = bone.matrix_basis.to_quaternion()[:]
+    return out
+
+
+def pose_locations_scales(pose: bpy.types.Pose, names: Sequence[str]
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """(J, 3) location and (J, 3) scale of each named pose bone (each bone's local frame)."""
+    locations = np.array([pose.bones[name].location[:] for name in names], dtype=np.float64)
+    scales = np.array([pose.bones[name].scale[:] for name in names], dtype=np.float64)
+    return locations, scales

@@ -10,9 +10,12 @@ import pytest
 from bl_helpers import ADDON, bpy, select_only
 
 from posa_blender import arrays, runtime
+from posa_blender import body as posa_body
 from posa_blender.body import ARMATURE_MODIFIER
 
 torch = pytest.importorskip("torch")
+from mathutils import Matrix  # noqa: E402
+
 from posa_model.body import JOINT_NAMES, PARENTS, BodyPose, get_preset, pose_body  # noqa: E402
 from posa_model.frames import blender_to_smplx, smplx_to_blender  # noqa: E402
 
@@ -111,6 +114,147 @@ def test_an_amass_pose_file_frame_is_applied(body, tmp_path):
     bpy.ops.posa.reset_pose()
     bpy.ops.posa.load_pose_file(filepath=str(tmp_path / "amass.npz"), frame=2)
     np.testing.assert_allclose(evaluated_smplx(body.mesh), expected, atol=1e-5)
+
+
+# --------------------------------------------------------------------------------------------
+# reading a pose back from the armature
+
+
+def posed_at_random(rig, model, seed: int = 0) -> BodyPose:
+    """Pose ``rig`` with the sit preset changed a little, hands, jaw and a pelvis translation;
+    returns the pose applied."""
+    rng = np.random.default_rng(seed)
+    preset = get_preset("sit")
+    pose = preset.replace(global_orient=preset.global_orient + rng.normal(0, 0.2, (1, 3)),
+                          body_pose=preset.body_pose + rng.normal(0, 0.1, (1, 63)),
+                          left_hand_pose=rng.normal(0, 0.3, (1, 45)),
+                          right_hand_pose=rng.normal(0, 0.3, (1, 45)),
+                          jaw_pose=[[0.2, 0.0, 0.05]], transl=[[0.1, -0.2, 0.3]])
+    apply_arrays(rig, pose, posa_body.hand_mean(model))
+    return pose
+
+
+def apply_arrays(rig, pose: BodyPose, mean=None) -> None:
+    posa_body.apply_pose(rig, pose.global_orient[0], pose.body_pose[0], pose.transl[0],
+                    left_hand_pose=pose.left_hand_pose[0],
+                    right_hand_pose=pose.right_hand_pose[0], jaw_pose=pose.jaw_pose[0],
+                    hand_mean=mean)
+
+
+def assert_same_pose(a: BodyPose, b: BodyPose, atol: float) -> None:
+    for name in ("global_orient", "body_pose", "transl", "left_hand_pose", "right_hand_pose",
+                 "jaw_pose"):
+        np.testing.assert_allclose(getattr(a, name), getattr(b, name), atol=atol, err_msg=name)
+
+
+def evaluated_world(mesh_obj) -> np.ndarray:
+    world, _, _ = arrays.evaluated_world_vertices(mesh_obj, bpy.context.evaluated_depsgraph_get())
+    return world.astype(np.float64)
+
+
+def test_read_pose_is_apply_poses_inverse_and_poses_the_evaluated_mesh(body):
+    model = runtime.body_model("", "neutral")
+    applied = posed_at_random(body.rig, model)
+    read = posa_body.read_pose(body.rig, posa_body.hand_mean(model))
+    assert_same_pose(read, applied, atol=1e-5)  # float32 quaternions in between
+    apply_arrays(body.rig, read, posa_body.hand_mean(model))
+    again = posa_body.read_pose(body.rig, posa_body.hand_mean(model))
+    assert_same_pose(again, read, atol=1e-6)
+    # the evaluated mesh is the model posed by the pose read, in Blender axes (rig frame)
+    expected = pose_body(model, read).vertices[0].astype(np.float64)
+    origin = np.array(body.rig.matrix_world.translation)
+    np.testing.assert_allclose(evaluated_world(body.mesh),
+                               smplx_to_blender(expected) + origin, atol=1e-4)
+
+
+def test_bones_in_other_rotation_modes_are_read_as_their_rotation(body):
+    bpy.ops.posa.apply_preset(preset="kneel")
+    expected = evaluated_world(body.mesh)
+    knee = body.rig.pose.bones["left_knee"]
+    euler = knee.rotation_quaternion.to_euler("YXZ")
+    knee.rotation_mode = "YXZ"
+    knee.rotation_euler = euler
+    hip = body.rig.pose.bones["right_hip"]
+    axis, angle = hip.rotation_quaternion.to_axis_angle()
+    hip.rotation_mode = "AXIS_ANGLE"
+    hip.rotation_axis_angle = (angle, *axis)
+    np.testing.assert_allclose(evaluated_world(body.mesh), expected, atol=1e-5)
+    read = posa_body.read_pose(body.rig)
+    posa_body.reset_pose(body.rig)
+    apply_arrays(body.rig, read)
+    np.testing.assert_allclose(evaluated_world(body.mesh), expected, atol=1e-5)
+
+
+def test_world_pose_folds_in_the_rig_placement_and_set_world_pose_is_its_inverse(body):
+    model = runtime.body_model("", "neutral")
+    betas = np.array([1.0, -0.5, 0, 0, 0, 0, 0, 0, 0, 0.3])
+    bpy.ops.posa.add_body(model="STANDIN", betas=tuple(betas))
+    found = posa_body.find_body(bpy.context.active_object)
+    posed_at_random(found.rig, model, seed=1)
+    found.rig.location = (1.0, 2.0, 0.5)
+    found.rig.rotation_euler = (0.1, 0.2, 0.7)
+    bpy.context.view_layer.update()
+    assert posa_body.pose_problem(found) is None
+    pose = posa_body.world_pose(found, model)
+    np.testing.assert_allclose(pose.betas[0], betas, atol=1e-6)
+    posed = pose_body(model, pose).vertices[0].astype(np.float64)
+    np.testing.assert_allclose(evaluated_world(found.mesh), smplx_to_blender(posed), atol=1e-4)
+    # another pose, turned and moved in the world, written back with the rig turned about z
+    turned = get_preset("lie_side").replace(global_orient=[[0.3, 1.2, -0.4]],
+                                            transl=[[-1.0, 0.4, 2.0]], betas=pose.betas)
+    rotation = np.array(Matrix.Rotation(-0.6, 3, "Z") @ found.rig.matrix_world.to_3x3())
+    posa_body.set_world_pose(found, turned, rotation, model)
+    bpy.context.view_layer.update()
+    expected = smplx_to_blender(pose_body(model, turned).vertices[0].astype(np.float64))
+    np.testing.assert_allclose(evaluated_world(found.mesh), expected, atol=1e-4)
+    np.testing.assert_allclose(np.array(found.rig.matrix_world.to_3x3()), rotation, atol=1e-6)
+    assert_same_pose(posa_body.world_pose(found, model), turned, atol=1e-5)
+
+
+def test_finger_bones_turn_from_the_models_mean_hand():
+    """A model whose mean hand is not flat (real SMPL-X's is not): the rig's rest is the mean
+    hand, so hand poses (offsets from it) are converted for the bones, and read back."""
+    model = runtime.body_model("", "neutral").to()
+    rng = np.random.default_rng(2)
+    model.left_hand_mean = torch.tensor(rng.normal(0, 0.3, 45), dtype=torch.float32)
+    model.right_hand_mean = torch.tensor(rng.normal(0, 0.3, 45), dtype=torch.float32)
+    made = posa_body.create_body(bpy.context, model, model_path="", gender="neutral",
+                                 betas=np.zeros(10), location=np.zeros(3))
+    mean = posa_body.hand_mean(model)
+    applied = posed_at_random(made.rig, model, seed=3)
+    expected = smplx_to_blender(pose_body(model, applied).vertices[0].astype(np.float64))
+    gap = np.abs(evaluated_world(made.mesh) - expected).max()
+    apply_arrays(made.rig, applied)  # as if the mean hand were flat
+    flat_gap = np.abs(evaluated_world(made.mesh) - expected).max()
+    # joints exactly; finger vertices blend two skinnings (the rest's and the bones'): 2 mm
+    assert gap < 3e-3 and flat_gap > 4 * gap, (gap, flat_gap)
+    apply_arrays(made.rig, applied, mean)
+    read = posa_body.read_pose(made.rig, mean)
+    assert_same_pose(read, applied, atol=1e-5)
+
+
+def test_pose_problem_names_what_a_pose_cannot_hold(body):
+    found = posa_body.find_body(body.mesh)
+    assert posa_body.pose_problem(found) is None
+    bones = body.rig.pose.bones
+    changes = [  # (object, property, changed value, what the problem says)
+        (body.rig, "scale", (1.0, 1.0, 1.2), "is scaled"),
+        (body.mesh, "location", (0.0, 0.1, 0.0), "moved away from its armature"),
+        (bones["left_knee"], "scale", (1.1, 1.0, 1.0), "'left_knee' is scaled"),
+        (bones["neck"], "location", (0.0, 0.02, 0.0), "'neck' is moved"),
+        (bones["left_eye_smplhf"], "rotation_quaternion", (0.9, 0.1, 0.0, 0.0),
+         "eyes are turned"),
+    ]
+    for owner, name, value, message in changes:
+        kept = tuple(getattr(owner, name))
+        setattr(owner, name, value)
+        bpy.context.view_layer.update()
+        problem = posa_body.pose_problem(found)
+        assert problem is not None and message in problem, (message, problem)
+        setattr(owner, name, kept)
+        bpy.context.view_layer.update()
+        assert posa_body.pose_problem(found) is None
+    assert posa_body.pose_problem(posa_body.BodyObjects(body.mesh, None)) == "it has no armature"
 
 
 # --------------------------------------------------------------------------------------------

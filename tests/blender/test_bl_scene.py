@@ -11,6 +11,7 @@ import pytest
 from bl_helpers import ROOT, bpy, child_env, select_only
 
 from posa_blender import arrays, contacts, deps, scene, ui
+from posa_blender import body as posa_body
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("igl")
@@ -173,8 +174,10 @@ def test_unlabelled_meshes_go_to_posa_model_as_obstacles(room):
 # Refine Placement
 
 
-@pytest.mark.slow
-def test_refine_moves_a_dropped_body_onto_the_nearby_chair_within_the_radius(room):
+def dropped_sitter(room) -> tuple:
+    """A stand-in in the sit preset dropped 0.4 m beside and 0.3 m above the seat of
+    "Chair.001", turned 40 degrees away from it: (its mesh, the seat's centre, the chair's seat
+    box, its evaluated SMPL-X world vertices)."""
     roles: dict = {}
     room_pieces(roles=roles)
     chair = room.pieces["Chair.001"]
@@ -182,28 +185,102 @@ def test_refine_moves_a_dropped_body_onto_the_nearby_chair_within_the_radius(roo
     bpy.ops.posa.add_body(model="STANDIN")
     mesh = bpy.context.active_object
     bpy.ops.posa.apply_preset(preset="sit")
-    # dropped 0.4 m beside and 0.3 m above the seat, turned 40 degrees away from it
     vertices = evaluated_smplx(mesh)
     centre = vertices.mean(axis=0)
     dropped = smplx_to_blender(seat + np.array([0.4, 0.3, -0.2]) - centre)
     mesh.parent.location = tuple(np.array(mesh.parent.location) + dropped)
     mesh.parent.rotation_euler.z = np.radians(40)
     bpy.context.view_layer.update()
-    start = evaluated_smplx(mesh).mean(axis=0)
+    seat_box = chair.subset(np.array([roles["Chair.001"].index("seat")]))
+    return mesh, seat, seat_box, evaluated_smplx(mesh)
 
-    assert bpy.ops.posa.refine_placement(radius=1.0, device="CPU") == {"FINISHED"}
+
+@pytest.fixture
+def placements(monkeypatch):
+    """The PlacedBody of every refine_placement call the operator makes."""
+    import posa_model.place
+
+    made: list = []
+    original = posa_model.place.refine_placement
+
+    def recording(*args, **kwargs):
+        made.append(original(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(posa_model.place, "refine_placement", recording)
+    return made
+
+
+@pytest.mark.slow
+def test_refine_moves_a_dropped_body_onto_the_nearby_chair_within_the_radius(
+        room, placements, capfd):
+    mesh, seat, seat_box, before = dropped_sitter(room)
+    mesh_name, rig = mesh.name, mesh.parent
+    start = before.mean(axis=0)
+    pose_before = posa_body.read_pose(rig)
+    bpy.ops.ed.undo_push(message="before refining")
+
+    assert bpy.ops.posa.refine_placement("EXEC_DEFAULT", True, radius=1.0,
+                                         device="CPU") == {"FINISHED"}
+    mesh = bpy.data.objects[mesh_name]
     after = evaluated_smplx(mesh)
     moved = (after.mean(axis=0) - start)[[0, 2]]  # the region is a vertical cylinder
     assert 0.05 < np.linalg.norm(moved) <= 1.0
     sdf = room_sdf(room.pieces, after)
     assert np.mean(sdf > 0) >= 0.98
     # sitting on the chair: the thighs rest on its seat (the feet touch the floor)
-    seat_box = chair.subset(np.array([roles["Chair.001"].index("seat")]))
     on_seat = np.abs(box_signed_distance(after, seat_box)[:, 0]) <= 0.02
     assert on_seat.sum() >= 20, on_seat.sum()
     assert np.median(after[on_seat, 1]) > seat[1]  # on top of it, not under it
     assert "posa_contact_0" in arrays.attribute_names(mesh.data)
     assert mesh["posa_placement"]["touched_classes"]["chair"] > 0
+    # the pose adapted, as Populate's do: the mesh is the placed body, posed by the rig
+    (placed,) = placements
+    assert placed.placed and placed.pose is not None
+    np.testing.assert_allclose(after, placed.vertices, atol=1e-4)
+    pose_after = posa_body.read_pose(mesh.parent)
+    assert np.abs(pose_after.body_pose - pose_before.body_pose).max() > 1e-3
+    assert np.abs(pose_after.global_orient - pose_before.global_orient).max() > 1e-3
+    # both feet down to the floor as POSA counts contact (within 5 cm; its top is y = 0): the
+    # seat is higher than the sit preset's shins are long, and the legs adapt only a little
+    for foot in feet_vertices():
+        assert -0.01 <= after[foot, 1].min() <= 0.05, after[foot, 1].min()
+    out = capfd.readouterr()
+    assert "pose adapted" in out.out + out.err
+    # one undo step puts the body back where it was dropped, in its pose
+    bpy.ops.ed.undo()
+    np.testing.assert_allclose(evaluated_smplx(bpy.data.objects[mesh_name]), before, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_refine_moves_a_body_whose_pose_it_cannot_read_rigidly(room, placements, capfd):
+    """Turned eyes are no part of a BodyPose: the body keeps its pose and moves as a whole."""
+    mesh, _, _, _ = dropped_sitter(room)
+    mesh.parent.pose.bones["left_eye_smplhf"].rotation_quaternion = (0.98, 0.0, 0.2, 0.0)
+    bpy.context.view_layer.update()
+    pose_before = posa_body.read_pose(mesh.parent)
+    assert bpy.ops.posa.refine_placement(radius=1.0, device="CPU", seed=2) == {"FINISHED"}
+    (placed,) = placements
+    assert placed.placed and placed.pose is None
+    after = evaluated_smplx(mesh)
+    np.testing.assert_allclose(after, placed.vertices, atol=1e-4)
+    pose_after = posa_body.read_pose(mesh.parent)
+    for name in ("global_orient", "body_pose", "transl"):
+        np.testing.assert_allclose(getattr(pose_after, name), getattr(pose_before, name),
+                                   atol=1e-6)
+    out = capfd.readouterr()
+    assert "moved rigidly, its pose kept: its eyes are turned" in out.out + out.err
+
+
+def feet_vertices() -> list[np.ndarray]:
+    """The vertices skinned mostly to each foot (ankle and foot joints): left, right."""
+    from posa_blender import runtime
+    from posa_model.body import JOINT_INDEX
+
+    weights = runtime.body_model("", "neutral").lbs_weights.numpy()
+    return [np.flatnonzero(weights[:, [JOINT_INDEX[f"{side}_ankle"],
+                                       JOINT_INDEX[f"{side}_foot"]]].sum(1) > 0.5)
+            for side in ("left", "right")]
 
 
 def test_refine_refuses_without_a_body(room, unchanged):
