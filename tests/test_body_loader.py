@@ -312,7 +312,6 @@ def test_standin_is_neutral_only():
         load_body_model(None, gender="female")
 
 
-@pytest.mark.skipif(not standin_path().is_file(), reason="stand-in asset not generated yet")
 def test_standin_loads():
     model = load_body_model()
     out = _forward(model)

@@ -22,19 +22,15 @@ from posa_model.body import (
     load_body_model,
     pose_body,
     preset_names,
-    standin_path,
 )
 from posa_model.errors import InputShapeError, PosaError, UnknownNameError
 
-HAVE_STANDIN = standin_path().is_file()
 J = JOINT_INDEX
 
 
 @pytest.fixture(scope="module", params=["standin", "synthetic"])
 def model(request, tmp_path_factory):
     if request.param == "standin":
-        if not HAVE_STANDIN:
-            pytest.skip("stand-in asset not generated yet")
         return load_body_model()
     path = tmp_path_factory.mktemp("fake") / "SMPLX_NEUTRAL.npz"
     np.savez(path, **fake_smplx_arrays())
@@ -43,8 +39,6 @@ def model(request, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def standin():
-    if not HAVE_STANDIN:
-        pytest.skip("stand-in asset not generated yet")
     return load_body_model()
 
 

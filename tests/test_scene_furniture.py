@@ -49,10 +49,7 @@ WORST = {0.05: 0.035, 0.02: 0.011}
 
 @functools.cache
 def _piece(name: str, resolution: float, thin_parts: bool = True):
-    path = ROOT / PIECES[name][0]
-    if not path.is_file():
-        pytest.skip(f"{path} is not in this checkout")
-    objects = load_scene(path).objects
+    objects = load_scene(ROOT / PIECES[name][0]).objects
     grid = build_scene_grid(objects, resolution=resolution, padding=0.1, thin_parts=thin_parts)
     return objects, grid
 

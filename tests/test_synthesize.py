@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 import trimesh
 
-from posa_model.body import standin_path
 from posa_model.classes import CLASS_ID
 from posa_model.errors import ConfigError, PosaError, UnknownNameError
 from posa_model.scene.grid import load_scene_grid, save_scene_grid
@@ -39,15 +38,6 @@ from posa_model.synth import (
 from posa_model.synth.export import save_scene, scene_mesh
 from posa_model.synth.fitting import SEAT_ROLES
 from posa_model.synth.rooms import _overlap, _Rect
-
-
-def _have_standin() -> bool:
-    from posa_model.assets import STANDIN_HIERARCHY_PATH
-
-    return standin_path().is_file() and STANDIN_HIERARCHY_PATH.is_file()
-
-
-needs_standin = pytest.mark.skipif(not _have_standin(), reason="stand-in assets not built yet")
 
 
 def _mesh_distance(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
@@ -208,8 +198,6 @@ def test_scene_glb_has_named_objects(rooms, tmp_path):
 
 @pytest.fixture(scope="module")
 def synth():
-    if not _have_standin():
-        pytest.skip("stand-in assets not built yet")
     from posa_model.synth import Synthesizer
 
     return Synthesizer(SynthConfig(bodies=1))
@@ -232,7 +220,6 @@ def _box_scene(seat_height: float) -> Scene:
                  ("floor", "wall", "seat"))
 
 
-@needs_standin
 def test_body_on_box_seat_touches_the_seat_not_the_wall(synth):
     scene = _box_scene(synth.dims.seat_height)
     rng = np.random.default_rng(0)
@@ -272,7 +259,6 @@ def _table_scene(height: float) -> Scene:
     return Scene("boxtable", "test", (6.0, 2.5, 6.0), boxes, objects, spots, ("floor", "top"))
 
 
-@needs_standin
 @pytest.mark.parametrize("height", [0.72, 0.90])
 def test_reaching_hands_rest_flat_on_a_box_table(synth, height):
     """Both palms lie on the top: each hand's lowest vertex within 1 cm of it, most of the
@@ -349,7 +335,6 @@ def test_flatten_hands_turns_the_palms_down():
         assert np.linalg.norm(capped[0, 3 * k - 3: 3 * k]) == pytest.approx(MAX_WRIST_TURN)
 
 
-@needs_standin
 @pytest.mark.parametrize("preset", ["lie_back", "lie_side"])
 def test_lying_bodies_rest_the_torso_on_the_mattress(synth, preset):
     """Lying on a box bed: the torso itself within 1 cm of the mattress (not held up by an
@@ -386,7 +371,6 @@ def test_lying_bodies_rest_the_torso_on_the_mattress(synth, preset):
     assert accepted >= 1, f"no {preset} body could be fitted"
 
 
-@needs_standin
 def test_labels_are_full_resolution_labels_taken_to_the_network_level(synth):
     """x / x_semantics equal the brute-force full-resolution distances and nearest classes
     (every box, all 10475 vertices) selected with down[0] then down[1]."""
@@ -408,7 +392,6 @@ def test_labels_are_full_resolution_labels_taken_to_the_network_level(synth):
                                       full.class_id[down0][down1][clear])
 
 
-@needs_standin
 @pytest.mark.parametrize("name", list(ARCHETYPES))
 def test_every_archetype_fits_within_tolerance(synth, name):
     """Accepted bodies: no vertex (full resolution) deeper than the tolerance inside any box of
@@ -460,8 +443,6 @@ def _run(out, seed, extra=()):
 
 @pytest.fixture(scope="module")
 def datasets(tmp_path_factory):
-    if not _have_standin():
-        pytest.skip("stand-in assets not built yet")
     root = tmp_path_factory.mktemp("synth")
     _run(root / "a", 5)
     _run(root / "b", 5)
@@ -469,7 +450,6 @@ def datasets(tmp_path_factory):
     return root
 
 
-@needs_standin
 def test_same_seed_same_files_other_seed_differs(datasets):
     a, b, c = datasets / "a", datasets / "b", datasets / "c"
     files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
@@ -488,7 +468,6 @@ def test_same_seed_same_files_other_seed_differs(datasets):
     assert xa.shape != xc.shape or not np.array_equal(xa, xc)
 
 
-@needs_standin
 def test_reference_format_split_and_reposing(datasets, synth):
     out = datasets / "a"
     assert (out / "COMPLETE").is_file() and (out / "summary.png").is_file()
@@ -540,7 +519,6 @@ def test_reference_format_split_and_reposing(datasets, synth):
     assert len(PosaDataset(out / "train")) == len(np.load(out / "train" / "x.npy"))
 
 
-@needs_standin
 def test_cli_refuses_to_overwrite_and_leaves_nothing_half_written(datasets, tmp_path, capsys):
     from posa_model.synthesize import main
 
