@@ -67,6 +67,56 @@ def test_outside_the_grid_reads_the_border_plus_the_distance_to_the_box():
     assert p.grad[0, 0] == pytest.approx(1.0) and p.grad[1, 1] == pytest.approx(-1.0)
 
 
+def _grid_sample_sdf(grid: SceneGrid, points: torch.Tensor) -> torch.Tensor:
+    """The plain reference of :meth:`TorchSceneGrid.sdf`: torch's ``grid_sample`` (trilinear,
+    ``align_corners=True``: the outermost nodes at -1 and +1, border padding) on the same grid,
+    plus the distance to the grid's box outside it. ``points`` (N, 3) -> (N,)."""
+    volume = torch.tensor(grid.sdf, dtype=points.dtype)[None, None]  # (1, 1, nx, ny, nz)
+    lo = torch.tensor(grid.grid_min, dtype=points.dtype)
+    hi = torch.tensor(grid.grid_max, dtype=points.dtype)
+    normalized = 2 * (points - lo) / (hi - lo) - 1
+    # grid_sample's last coordinate indexes the first volume axis: (z, y, x) for [x, y, z]
+    where = normalized.flip(-1).reshape(1, -1, 1, 1, 3)
+    inside = torch.nn.functional.grid_sample(volume, where, mode="bilinear",
+                                             padding_mode="border", align_corners=True)
+    return inside.reshape(-1) + (points - torch.maximum(torch.minimum(points, hi), lo)).norm(
+        dim=-1)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_trilinear_lookup_equals_grid_sample_forward_and_backward(dtype):
+    """The fast lookup (:meth:`TorchSceneGrid.sdf`, what placement reads the scene and the
+    other bodies with) against ``torch.nn.functional.grid_sample`` on the same grid: values
+    and gradients with respect to the points, inside, within a node spacing of the border on
+    both sides, and further out."""
+    grid = _grid(shape=(9, 6, 7), lo=(-1.3, -0.1, 0.4), hi=(0.9, 1.6, 1.3), seed=7)
+    rng = np.random.default_rng(8)
+    size = grid.grid_max - grid.grid_min
+    inside = grid.grid_min + rng.uniform(0, 1, size=(400, 3)) * size
+    near = grid.grid_min + rng.uniform(0, 1, size=(400, 3)) * size
+    axis, side = rng.integers(0, 3, size=400), rng.integers(0, 2, size=400)
+    offset = rng.uniform(-1, 1, size=400) * grid.spacing[axis]  # within a spacing, in or out
+    near[np.arange(400), axis] = np.where(side, grid.grid_max[axis], grid.grid_min[axis]) + offset
+    far = grid.grid_min - 0.5 + rng.uniform(0, 1, size=(200, 3)) * (size + 1.0)
+    points = np.concatenate([inside, near, far])
+    outside = ((points < grid.grid_min) | (points > grid.grid_max)).any(-1)
+    assert 100 < outside.sum() < 500  # both kinds near the border and beyond
+
+    def value_and_grad(lookup):
+        p = torch.tensor(points, dtype=dtype, requires_grad=True)
+        value = lookup(p)
+        (value * weights).sum().backward()
+        return value.detach().numpy(), p.grad.numpy()
+
+    weights = torch.tensor(rng.normal(size=len(points)), dtype=dtype)
+    fast, fast_grad = value_and_grad(grid.to_torch(dtype=dtype).sdf)
+    plain, plain_grad = value_and_grad(lambda p: _grid_sample_sdf(grid, p))
+    value_tol, grad_tol = (1e-12, 1e-11) if dtype == torch.float64 else (1e-5, 1e-4)
+    np.testing.assert_allclose(fast, plain, rtol=0, atol=value_tol)
+    np.testing.assert_allclose(fast_grad, plain_grad, rtol=0, atol=grad_tol)
+    assert np.abs(fast_grad[~outside]).max() > 1  # a real gradient, not zeros
+
+
 def test_semantics_take_the_nearest_node_and_clamp_outside():
     grid = _grid(shape=(6, 6, 6))
     rng = np.random.default_rng(5)
