@@ -12,17 +12,15 @@ About 1.5 minutes for both on 2 CPU cores (64 samples, denoised).
 importer into an empty file, the add-on's operators run as ``scripts/populate_scene.py`` runs
 them: ``posa.guess_classes`` (nothing selected: every mesh), then ``posa.populate_scene`` with
 ``fill={"seats", "beds"}`` (someone on every seat and bed place) and ``people="stand:3,lean:1"``
-(three standing, one leaning on a wall), seed ``--room-seed`` (6). Rendered 1280 x 720 from
+(three standing, one leaning on a wall), seed ``--room-seed`` (0). Rendered 1280 x 720 from
 above the front wall, a little to the left (:data:`ROOM_VIEW`), the two walls on the camera's
 side hidden (the apartment has no ceiling), the furniture in its own materials and the people
 in neutral skin tones. Every person's record (interaction, spot, metrics) is printed.
 
-Seeds: 0-13 were populated and looked at. Every one placed 17 of 17 but seed 8 (16); none put
-both sleepers in the double bed's two lanes (at least one lies 0.23-0.37 m out, near the
-mattress's side edge, most often with the forearms raised); seeds 0 and 9 sink a dining
-sitter's foot 12 cm into the floor under the table; seeds 1, 4 and 7 stand someone in or
-beyond the door opening. Seed 6 has none of the last two and one sleeper in a lane (the other
-lies 0.27 m out, hands raised); its leaner stands against a wall the camera shows.
+Seed 0 (2026-12-07): 17 of 17 placed, both sleepers in the double bed's lanes, every sitter
+on a seat, nobody outside the walls (earlier code sank a dining sitter's foot into the floor at
+seeds 0 and 9, stood people beyond the door at seeds 1, 4 and 7 and laid sleepers off the
+lanes; the placement now refuses the first and never offers the others).
 
 ``docs/sitter_adapts.png``: the Kenney bar stool (seat 0.82 m) alone on a floor, seen from the
 side by one camera, twice (seed ``--stool-seed``, 0):
@@ -415,7 +413,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", choices=("room", "stool"), default=None,
                         help="make one picture (default both)")
-    parser.add_argument("--room-seed", type=int, default=6,
+    parser.add_argument("--room-seed", type=int, default=0,
                         help="populate_scene's seed (default 6: the module docstring says why)")
     parser.add_argument("--people", default="stand:3,lean:1",
                         help="people besides the filled seats and beds")

@@ -69,10 +69,6 @@ class Lie(Interaction):
             turn_joint(pose, f"{s}_hip", "x", -np.deg2rad(45.0) * up)
             turn_joint(pose, f"{s}_knee", "x", np.deg2rad(90.0) * up)
             turn_joint(pose, f"{s}_ankle", "x", -np.deg2rad(35.0) * up)
-        belly = back & (rng.random(b) < 0.35)  # hands resting on the belly
-        for s, sign in (("left", 1.0), ("right", -1.0)):
-            turn_joint(pose, f"{s}_shoulder", "x", -np.deg2rad(25.0) * belly)
-            turn_joint(pose, f"{s}_elbow", "y", -sign * np.deg2rad(100.0) * belly)
         return {}
 
     def _face_out(self, ctx: FitContext, pose: BodyPose, spots: list[Spot]) -> None:
