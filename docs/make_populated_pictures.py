@@ -414,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=("room", "stool"), default=None,
                         help="make one picture (default both)")
     parser.add_argument("--room-seed", type=int, default=0,
-                        help="populate_scene's seed (default 6: the module docstring says why)")
+                        help="populate_scene's seed (default 0: the module docstring says why)")
     parser.add_argument("--people", default="stand:3,lean:1",
                         help="people besides the filled seats and beds")
     parser.add_argument("--stool-seed", type=int, default=0,
