@@ -108,6 +108,7 @@ def _forward(model):
 # loading
 
 
+@pytest.mark.slow
 def test_load_folder_and_file(model_dir, arrays):
     for path in (model_dir, model_dir / "smplx", model_dir / "smplx" / "SMPLX_NEUTRAL.npz"):
         model = load_body_model(path)
@@ -118,6 +119,7 @@ def test_load_folder_and_file(model_dir, arrays):
         assert model.source_path.endswith("SMPLX_NEUTRAL.npz")
 
 
+@pytest.mark.slow
 def test_gender_selects_file(model_dir, arrays, tmp_path):
     np.savez(tmp_path / "SMPLX_FEMALE.npz", **arrays)
     assert load_body_model(tmp_path, gender="female").gender == "female"
@@ -127,6 +129,7 @@ def test_gender_selects_file(model_dir, arrays, tmp_path):
         load_body_model(model_dir, gender="robot")
 
 
+@pytest.mark.slow
 def test_sizes_pass_through(model_dir):
     model = load_body_model(model_dir, num_betas=5, num_expression=3)
     assert model.num_betas == 5 and model.num_expression <= 10
@@ -181,6 +184,7 @@ class _Boom:
         return (pytest.fail, ("an object array of a model file was unpickled",))
 
 
+@pytest.mark.slow
 def test_object_array_in_extra_field_is_never_unpickled(tmp_path, arrays):
     # Official SMPL-X npz files carry pickled dicts (joint2num, part2num) that smplx does not
     # need; they must not be unpickled, and the model must still load.
@@ -191,6 +195,7 @@ def test_object_array_in_extra_field_is_never_unpickled(tmp_path, arrays):
     assert _forward(model).vertices.shape == (1, NUM_VERTS, 3)
 
 
+@pytest.mark.slow
 def test_pickle_named_directly_loads(tmp_path, arrays):
     path = tmp_path / "SMPLX_NEUTRAL.pkl"
     with open(path, "wb") as f:
@@ -199,6 +204,7 @@ def test_pickle_named_directly_loads(tmp_path, arrays):
     np.testing.assert_allclose(out.joints[0, :55].numpy(), fake_joints(), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_pickle_in_folder_needs_allow_pickle(tmp_path, arrays):
     with open(tmp_path / "SMPLX_NEUTRAL.pkl", "wb") as f:
         pickle.dump(arrays, f)
@@ -207,6 +213,7 @@ def test_pickle_in_folder_needs_allow_pickle(tmp_path, arrays):
     assert load_body_model(tmp_path, allow_pickle=True).source_path.endswith(".pkl")
 
 
+@pytest.mark.slow
 def test_folder_prefers_npz_over_pkl(tmp_path, arrays):
     (tmp_path / "SMPLX_NEUTRAL.pkl").write_bytes(b"not a pickle at all")
     np.savez(tmp_path / "SMPLX_NEUTRAL.npz", **arrays)
@@ -312,6 +319,7 @@ def test_standin_is_neutral_only():
         load_body_model(None, gender="female")
 
 
+@pytest.mark.slow
 def test_standin_loads():
     model = load_body_model()
     out = _forward(model)

@@ -73,6 +73,7 @@ def test_the_standin_passes_and_a_renumbered_standin_fails(sampler, standin):
         check_body_mesh(standin.faces, sampler.hierarchy, "x", num_vertices=10474)
 
 
+@pytest.mark.slow
 def test_sample_cli_refuses_the_standin_in_another_vertex_order(tmp_path, capsys):
     perm = np.random.default_rng(2).permutation(10475)
     model = _write_model(tmp_path / "SMPLX_NEUTRAL.npz", perm=perm)
@@ -87,6 +88,7 @@ def test_sample_cli_refuses_the_standin_in_another_vertex_order(tmp_path, capsys
                  "--device", "cpu", "--out", str(out)]) == 0
 
 
+@pytest.mark.slow
 def test_a_real_smplx_face_count_is_refused_with_the_counts(tmp_path, sampler, standin,
                                                             capsys):
     """Real SMPL-X has 20,908 faces, the stand-in 20,946 on the same 10,475 vertices."""

@@ -228,6 +228,7 @@ def test_evaluate_never_overwrites_the_checkpoint(tmp_path, capsys):
                  "--split", "../..", "--out", str(tmp_path / "m.json")]) == 2
 
 
+@pytest.mark.slow
 def test_the_checkpoint_tool_never_replaces_the_shipped_checkpoint_unasked(tmp_path, capsys):
     from posa_model.assets import DEFAULT_CHECKPOINT_PATH as shipped
     from tools.make_default_checkpoint import main

@@ -22,6 +22,7 @@ def _ply_arrays(path):
     return mesh, {n: np.asarray(data[n]) for n in names}
 
 
+@pytest.mark.slow
 def test_ply_twice_gives_identical_arrays(tmp_path, capsys):
     args = ["--body", "standin", "--pose", "sit", "--n", "2", "--seed", "0", "--device", "cpu"]
     assert main([*args, "--out", str(tmp_path / "a.ply")]) == 0
@@ -38,6 +39,7 @@ def test_ply_twice_gives_identical_arrays(tmp_path, capsys):
     np.testing.assert_array_equal(colors, contact_colors(a["contact_0"]))
 
 
+@pytest.mark.slow
 def test_npz_and_glb_outputs(tmp_path):
     assert main(["--pose", "lie_back", "--n", "3", "--device", "cpu", "--colour", "semantics",
                  "--out", str(tmp_path / "x.npz")]) == 0
@@ -70,6 +72,7 @@ def test_help_lists_the_presets_and_the_default_pose(capsys):
     assert all(name in text for name in preset_names())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args, message",
     [
@@ -85,6 +88,7 @@ def test_failures_exit_non_zero_with_a_message(tmp_path, capsys, args, message):
     assert not (tmp_path / "x.ply").exists()
 
 
+@pytest.mark.slow
 def test_module_entry_point(tmp_path):
     out = subprocess.run(
         [sys.executable, "-m", "posa_model.sample", "--pose", "sit", "--device", "cpu",
@@ -94,6 +98,7 @@ def test_module_entry_point(tmp_path):
     assert (tmp_path / "s.ply").stat().st_size > 100_000
 
 
+@pytest.mark.slow
 def test_pose_file_as_in_the_readme(tmp_path, capsys):
     """``--pose my_pose.npz`` (the README's example) samples the pose in the file: the same maps
     as the preset it was written from."""

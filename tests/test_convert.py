@@ -59,6 +59,7 @@ def _bodies(icosphere, n=3):
     return (v + rng.normal(size=(n, 1, 3))).astype(np.float32)
 
 
+@pytest.mark.slow
 def test_converted_checkpoint_samples_exactly_what_load_reference_gives(
         tmp_path, mesh_ds, reference, icosphere):
     regressor = _regressor(len(icosphere[0]))
@@ -86,6 +87,7 @@ def test_converted_checkpoint_samples_exactly_what_load_reference_gives(
     assert not np.array_equal(a.contact[:, 0], a.contact[:, 1])  # samples differ: real maps
 
 
+@pytest.mark.slow
 def test_converted_checkpoint_checks_the_body_mesh(tmp_path, mesh_ds, reference, icosphere):
     out = convert_reference(reference, mesh_ds, tmp_path / "c.pt",
                             frame_regressor=_regressor(len(icosphere[0])))
@@ -105,6 +107,7 @@ def test_converted_checkpoint_checks_the_body_mesh(tmp_path, mesh_ds, reference,
     assert "2562" in str(info.value) and str(out) in str(info.value)
 
 
+@pytest.mark.slow
 def test_cli_refusals(tmp_path, mesh_ds, reference, capsys):
     before = reference.read_bytes()
     args = ["--reference", str(reference), "--mesh-ds", str(mesh_ds)]
@@ -128,6 +131,7 @@ def test_cli_refusals(tmp_path, mesh_ds, reference, capsys):
     assert "input" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_embedded_hierarchy_is_checked(tmp_path, mesh_ds, reference, icosphere):
     out = convert_reference(reference, mesh_ds, tmp_path / "c.pt",
                             frame_regressor=_regressor(len(icosphere[0])))
@@ -143,6 +147,7 @@ def test_embedded_hierarchy_is_checked(tmp_path, mesh_ds, reference, icosphere):
         read_checkpoint(tmp_path / "bad.pt")
 
 
+@pytest.mark.slow
 def test_standin_sampler_refuses_the_hierarchy_of_another_checkpoint(tmp_path, mesh_ds):
     """A converted checkpoint's hierarchy is its own: the stand-in hierarchy is refused."""
     from tools.make_default_checkpoint import make_untrained_checkpoint
@@ -152,6 +157,7 @@ def test_standin_sampler_refuses_the_hierarchy_of_another_checkpoint(tmp_path, m
         load_sampler(path, device="cpu", hierarchy=mesh_ds)
 
 
+@pytest.mark.slow
 def test_a_body_hierarchy_built_from_the_standin_is_the_shipped_one(tmp_path, capsys):
     """``convert --body`` uses the shipped pipeline: the stand-in gives the shipped hierarchy,
     so a hierarchy built this way for another body is what training and sampling expect."""

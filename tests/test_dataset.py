@@ -62,6 +62,7 @@ def test_labels_follow_the_reference_rules(tmp_path, remap, zero, threshold):
     assert (batch.labels.numpy() == 34).any() == (not remap)
 
 
+@pytest.mark.slow
 def test_batched_read_equals_per_item_reads_in_any_order(tmp_path):
     arrays = make_split(tmp_path)
     ds = PosaDataset(tmp_path, num_vertices=V)

@@ -576,6 +576,7 @@ def _run_case(target: Target, source: Path, work: Path, seed: int) -> tuple[str,
     return outcome, done
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(TIMEOUT)
 @pytest.mark.filterwarnings("ignore:TypedStorage is deprecated")  # torch, on flipped storages
 @pytest.mark.parametrize("name", ["checkpoint", "reference", "mesh_ds", "hierarchy", "grid",

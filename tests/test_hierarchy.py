@@ -76,19 +76,38 @@ def sphere_hierarchy(sphere):
 
 
 @pytest.fixture(scope="module")
-def hierarchies(sphere_hierarchy, capsule, open_cup, body_hierarchy):
-    return {
-        "sphere": sphere_hierarchy,
-        "capsule": build_hierarchy(*capsule, levels=3),
-        "open_cup": build_hierarchy(*open_cup, levels=3),
-        "body": body_hierarchy,
-    }
+def capsule_hierarchy(capsule):
+    return build_hierarchy(*capsule, levels=3)
 
 
-NAMES = ["sphere", "capsule", "open_cup", "body"]
+@pytest.fixture(scope="module")
+def open_cup_hierarchy(open_cup):
+    return build_hierarchy(*open_cup, levels=3)
+
+
+class _Built(dict):
+    """name -> ``<name>_hierarchy``, each built on first use (the body-sized one takes
+    seconds: only the slow tests build it)."""
+
+    def __init__(self, request):
+        super().__init__()
+        self.request = request
+
+    def __missing__(self, name):
+        self[name] = self.request.getfixturevalue(f"{name}_hierarchy")
+        return self[name]
+
+
+@pytest.fixture(scope="module")
+def hierarchies(request):
+    return _Built(request)
+
+
+NAMES = ["sphere", "capsule", "open_cup", pytest.param("body", marks=pytest.mark.slow)]
 
 
 # ------------------------------------------------------------------------------ invariants
+@pytest.mark.slow
 def test_body_sized_counts(body_hierarchy):
     assert body_hierarchy.num_vertices == (10475, 2619, 655, 164, 41)
 
@@ -447,6 +466,7 @@ def test_upsampling_gives_the_shipped_operators():
         assert (weight[~same] == 0).any(1).all(), k  # differ only in a zero-weight slot
 
 
+@pytest.mark.slow
 def test_rebuilding_the_standin_hierarchy_gives_the_shipped_file(tmp_path, capsys):
     from tools.make_standin import main
 

@@ -92,6 +92,7 @@ def _igl_depth(a: np.ndarray, b: np.ndarray, faces: np.ndarray) -> float:
     return max(0.0, float(-_exact_sdf(a, b, faces).min()), float(-_exact_sdf(b, a, faces).min()))
 
 
+@pytest.mark.slow
 def test_one_body_sits_on_the_lone_chair(chair_room, sampler, poses):
     # The body arrives far away and turned: the placement must move and turn it.
     start = poses["sit"] @ yaw_matrix(2.0).T + np.array([3.0, 1.0, -2.0])
@@ -114,6 +115,7 @@ def test_one_body_sits_on_the_lone_chair(chair_room, sampler, poses):
     assert body.metrics["semantic_match"] >= 0.9
 
 
+@pytest.mark.slow
 def test_two_bodies_never_overlap(floor_room, sampler, poses):
     faces = np.asarray(sampler.hierarchy.faces[0])
     requests = [BodyRequest(poses["stand"], f"s{k}") for k in range(3)]
@@ -126,6 +128,7 @@ def test_two_bodies_never_overlap(floor_room, sampler, poses):
     assert result.metrics["body_penetration_max"] <= 0.01
 
 
+@pytest.mark.slow
 def test_same_seed_same_result(chair_room, sampler, poses):
     requests = [BodyRequest(poses["sit"], "a"), BodyRequest(poses["stand"], "b")]
     one = place_bodies(chair_room, requests, sampler, FAST, progress=False)
@@ -146,6 +149,7 @@ def test_drop_and_refine_stays_in_the_region(floor_room, sampler, poses):
     assert body.metrics["non_collision"] >= 0.98
 
 
+@pytest.mark.slow
 def test_obstacles_are_respected(chair_room, sampler, poses):
     first = place_bodies(chair_room, [BodyRequest(poses["sit"], "first")], sampler, FAST,
                          progress=False).bodies[0]

@@ -33,6 +33,7 @@ def _write_room(path, names=("Floor", "Chair")) -> None:
     path.write_bytes(scene.export(file_type="glb"))
 
 
+@pytest.mark.slow
 def test_cli_populates_a_glb_room(tmp_path, capsys):
     room = tmp_path / "room.glb"
     _write_room(room)
@@ -63,6 +64,7 @@ def test_cli_populates_a_glb_room(tmp_path, capsys):
         assert (tmp_path / "populated_bodies" / f"{name}.npz").is_file()
 
 
+@pytest.mark.slow
 def test_cli_placed_people_round_trip_to_their_vertices(tmp_path):
     """The parameters written for each person pose the model back to the placed vertices."""
     from posa_model.body import BodyPose, load_body_model, pose_body
@@ -82,6 +84,7 @@ def test_cli_placed_people_round_trip_to_their_vertices(tmp_path):
             assert np.abs(vertices - npz["vertices"][k]).max() < 1e-4
 
 
+@pytest.mark.slow
 def test_cli_on_a_synthetic_scene_grid(tmp_path, capsys):
     scene = generate_room("office1", np.random.default_rng(11), "office")
     save_scene_grid(tmp_path / "sdf", scene.name, compute_sdf_grid(scene.boxes, 0.1))
@@ -98,6 +101,7 @@ def test_cli_on_a_synthetic_scene_grid(tmp_path, capsys):
     assert sum(n.startswith(("stand", "lean")) for n in glb.graph.nodes_geometry) >= 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("names", [("Thing", "Other"), ("Chair", "Stool")])
 def test_cli_scene_without_a_floor_exits_2(tmp_path, capsys, names):
     room = tmp_path / "room.glb"

@@ -89,6 +89,7 @@ def grid_of(objects):
 # spots and the plan
 
 
+@pytest.mark.slow
 def test_spots_seat_faces_away_from_its_backrest_and_bed_has_its_head_end():
     objects = room(chair("Chair", -0.6, 0.0, 0.45, facing_z=1.0), bed(0.6, 0.0), size=3.0)
     spots = find_spots(grid_of(objects), objects)
@@ -128,6 +129,7 @@ def test_people_options_and_sharing_out():
 # sitting on seats of every height
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seat", [0.38, 0.47, 0.62, 0.82])
 def test_a_sitter_fits_seats_from_low_to_bar_stool(seat, model, sampler):
     objects = room(chair("Chair", 0.0, 0.0, seat))
@@ -155,6 +157,7 @@ def test_a_sitter_fits_seats_from_low_to_bar_stool(seat, model, sampler):
     assert person.check.measures["buttocks on the seat"] <= 0.02
 
 
+@pytest.mark.slow
 def test_lying_on_a_bed_and_the_parameters_reproduce_the_body(model, sampler):
     objects = room(bed(0.0, 0.0), size=3.0)
     result = populate(grid_of(objects), objects, PeopleRequest(counts={"lie": 1}), model,
@@ -202,6 +205,7 @@ def test_a_crowd_is_varied_and_the_same_seed_gives_the_same_crowd(model, sampler
     assert not np.array_equal(other.people[0].body.pose.betas, first.people[0].body.pose.betas)
 
 
+@pytest.mark.slow
 def test_the_progress_bar_total_is_fixed_and_it_only_moves_forward(model, sampler):
     objects = room(chair("Chair", 0.0, 0.0, 0.45), size=3.0)
     seen: list[float] = []
@@ -217,6 +221,7 @@ def test_the_progress_bar_total_is_fixed_and_it_only_moves_forward(model, sample
     assert steps.max() < 0.5  # it moves along the way, not in one jump at the end
 
 
+@pytest.mark.slow
 def test_people_already_there_keep_their_seat(model, sampler):
     objects = room(chair("Chair", 0.0, 0.0, 0.45))
     grid = grid_of(objects)

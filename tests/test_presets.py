@@ -251,6 +251,7 @@ def test_standin_mesh_contacts(standin):
     assert lowest_near("lie_back", ("spine3",), 0.2) < 0.05
 
 
+@pytest.mark.slow
 def test_render_meshes(standin, tmp_path):
     pytest.importorskip("matplotlib")
     from posa_model.viz import render_meshes, view_basis

@@ -30,6 +30,7 @@ def test_posa_model_never_imports_blender():
     assert not offenders, offenders
 
 
+@pytest.mark.slow
 def test_importing_posa_model_pulls_in_no_blender_module():
     code = ("import sys, posa_model, posa_model.sample, posa_model.reference; "
             f"print(sorted(set(sys.modules) & set({sorted(BLENDER_MODULES)!r})))")

@@ -145,6 +145,7 @@ def test_reference_checkpoint_for_another_mesh_is_refused(tmp_path, mesh_ds):
         load_reference(_save_reference(tmp_path, sd), mesh_ds)
 
 
+@pytest.mark.slow
 def test_reference_checkpoint_missing_parameter_is_named(tmp_path, mesh_ds):
     n4 = len(trimesh.load(mesh_ds / "mesh_4.obj", process=False).vertices)
     sd = reference_state_dict(n4)

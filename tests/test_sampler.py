@@ -37,6 +37,7 @@ def test_shapes_and_value_ranges(sampler, bodies):
     np.testing.assert_allclose(out.semantic_probs.sum(-1), 1, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_same_seed_same_result_other_seed_differs(sampler, bodies):
     a = sampler.sample(bodies, n_samples=2, seed=7)
     b = sampler.sample(bodies, n_samples=2, seed=7)
@@ -101,6 +102,7 @@ def test_cuda_matches_cpu(sampler, bodies):
     np.testing.assert_allclose(gpu.contact, cpu.contact, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_shipped_checkpoint_is_trained_and_sits_on_a_seat(sampler):
     """On the stand-in in the sit preset most contact mass lies on buttocks/thighs and soles,
     touching the floor and a seat class."""

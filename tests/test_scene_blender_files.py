@@ -133,6 +133,7 @@ def compose_room(out: Path) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_composed_room_lists_every_piece_under_its_node(tmp_path):
     scene = load_scene(compose_room(tmp_path / "room.glb"))
     triangles = {o.name: len(o.faces) for o in scene.objects}

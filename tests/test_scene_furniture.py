@@ -61,6 +61,7 @@ def _top(grid, x: float, z: float, start: float) -> float:
     return float(ys[np.argmax(values <= 0)]) if (values <= 0).any() else float("nan")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("resolution", [0.05, 0.02])
 @pytest.mark.parametrize("name", sorted(PIECES))
 def test_real_piece_grid_signs_heights_and_parts(name, resolution):

@@ -88,6 +88,7 @@ def _crossing(grid, x: float, z: float, start: float, stop: float) -> float:
     return float(ys[np.argmax(values <= 0)]) if (values <= 0).any() else float("nan")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("inward", [True, False], ids=["normals_in", "normals_out"])
 def test_furnished_room_mesh_is_free_inside_with_floor_and_furniture(tmp_path, inward):
     scene = load_scene(_furnished_room(tmp_path / "room.glb", inward))

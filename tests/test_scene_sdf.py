@@ -133,6 +133,7 @@ def test_classes_come_from_the_nearest_object():
     np.testing.assert_allclose(grid.sdf, np.minimum(d_chair, d_sofa), atol=1e-6)
 
 
+@pytest.mark.slow
 def test_synthetic_room_matches_its_exact_grid():
     scene = generate_room("roomA", np.random.default_rng(0))
     objects = [MeshObject(o.name, *object_mesh(scene, i), o.class_id, "label")
@@ -208,6 +209,7 @@ def test_bad_inputs_are_refused_with_names():
         MeshObject("Chair.001", np.eye(3), [[0, 1, 2]], class_id=42)
 
 
+@pytest.mark.slow
 def test_double_sided_sheet_and_room_shell():
     """A floor exported double-sided is still solid below; a room made of one box with
     outward normals is free inside, and the chair in it stays solid."""

@@ -378,6 +378,7 @@ def test_face_landmarks_lie_on_the_face(arrays):
     assert (dyn[0, :8, 0] < 0).all() and (dyn[0, 9:, 0] > 0).all()  # right ear to left ear
 
 
+@pytest.mark.slow
 def test_smplx_loads_the_file_and_the_folder():
     for kwargs in ({"model_path": str(ASSET_PATH)},
                    {"model_path": str(ASSET_PATH.parent.parent), "gender": "neutral"}):

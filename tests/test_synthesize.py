@@ -392,6 +392,7 @@ def test_labels_are_full_resolution_labels_taken_to_the_network_level(synth):
                                       full.class_id[down0][down1][clear])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(ARCHETYPES))
 def test_every_archetype_fits_within_tolerance(synth, name):
     """Accepted bodies: no vertex (full resolution) deeper than the tolerance inside any box of
@@ -450,6 +451,7 @@ def datasets(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_same_seed_same_files_other_seed_differs(datasets):
     a, b, c = datasets / "a", datasets / "b", datasets / "c"
     files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
@@ -468,6 +470,7 @@ def test_same_seed_same_files_other_seed_differs(datasets):
     assert xa.shape != xc.shape or not np.array_equal(xa, xc)
 
 
+@pytest.mark.slow
 def test_reference_format_split_and_reposing(datasets, synth):
     out = datasets / "a"
     assert (out / "COMPLETE").is_file() and (out / "summary.png").is_file()
@@ -519,6 +522,7 @@ def test_reference_format_split_and_reposing(datasets, synth):
     assert len(PosaDataset(out / "train")) == len(np.load(out / "train" / "x.npy"))
 
 
+@pytest.mark.slow
 def test_cli_refuses_to_overwrite_and_leaves_nothing_half_written(datasets, tmp_path, capsys):
     from posa_model.synthesize import main
 
@@ -612,6 +616,7 @@ def test_overwrite_swaps_our_dataset_and_leaves_no_siblings(tmp_path):
         pass
 
 
+@pytest.mark.slow
 def test_a_kill_between_the_renames_is_recovered_by_the_next_run(tmp_path, monkeypatch):
     """Where folders cannot be swapped atomically (renameat2), the old dataset is renamed aside
     and the new one in: a kill -9 between them leaves no dataset at the path until the next run,
@@ -673,6 +678,7 @@ def test_the_swap_is_atomic_where_the_system_can_exchange_folders(tmp_path):
     assert (a / "2").exists() and (b / "1").exists()
 
 
+@pytest.mark.slow
 def test_a_body_that_is_not_its_hierarchys_mesh_is_refused(tmp_path, capsys):
     """--body with another vertex order than --hierarchy's (here: none, so the stand-in's) would
     take every label at the wrong vertices; refused before any work, with the fix."""

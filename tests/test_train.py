@@ -198,6 +198,7 @@ def test_kl_warmup_and_cosine_lr_are_functions_of_the_step():
         TrainConfig(kl_free_bits=-1.0)
 
 
+@pytest.mark.slow
 def test_resume_is_exact_with_free_bits_warmup_cosine_weight_decay_and_prior_term(tmp_path):
     """The run stops after epoch 1 (an exception in the callback) and is resumed: the weights
     equal those of an uninterrupted run with the same options."""
@@ -336,6 +337,7 @@ def test_cli_with_yaml_a_saved_hierarchy_and_a_frame_regressor(tmp_path, capsys)
     assert "reg.npy" in err and "(4, 642)" in err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("options", [dict(bf16=True), dict(use_semantics=False)])
 def test_bf16_and_contact_only_runs(tmp_path, options):
     data = write_dataset(tmp_path / "data", n_train=8, n_test=4)
@@ -375,6 +377,7 @@ def test_rng_states_round_trip_through_a_weights_only_file(tmp_path):
 # ---- learning ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_overfits_one_batch(tmp_path):
     data = write_dataset(tmp_path / "data", n_train=8, n_test=1)
     cfg = TrainConfig(batch_size=8, lr=3e-3, z_dim=16, h_dim=32, channels=16, num_groups=4,
@@ -427,6 +430,7 @@ def _driver(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_kill_9_then_resume_reaches_the_uninterrupted_weights(tmp_path):
     data = write_dataset(tmp_path / "data")
     cfg = TrainConfig(data=str(data), out_dir=str(tmp_path / "full"), epochs=3, batch_size=8,
@@ -486,6 +490,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_torchrun_two_processes_match_one_process(tmp_path):
     # 17 bodies, global batch 8: steps of 8, 8 and 1 body (rank 1 gets an empty slice there)
     data = write_dataset(tmp_path / "data", n_train=17, n_test=5)
@@ -533,6 +538,7 @@ T.train(T.TrainConfig(**json.loads(sys.argv[1])), hierarchy=fake_hierarchy())
 """
 
 
+@pytest.mark.slow
 def test_kill_after_last_pt_then_resume_rewrites_best_and_epoch_files(tmp_path):
     data = write_dataset(tmp_path / "data")
     import shutil
@@ -611,6 +617,7 @@ def test_one_trainer_per_run_folder_and_inputs_are_never_outputs(tmp_path, capsy
     assert not (run / "last.pt").exists()
 
 
+@pytest.mark.slow
 def test_synthetic_data_trains_without_the_class_remap_by_default(tmp_path, capsys):
     from posa_model.synth.writer import MARKER, MARKER_TEXT
 
