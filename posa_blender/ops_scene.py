@@ -5,11 +5,11 @@ Refine Placement: the body's evaluated mesh (Blender world, +z up) -> SMPL-X wor
 one-body ``BodyPose`` with the rig object's placement folded into ``global_orient`` and
 ``transl``, the body's stored shape, its model from its stored model path and gender) ->
 ``posa_model.place.refine_placement`` with ``pose=`` and ``model=``, so the pose adapts as
-Populate Scene's does (pose changes with a prior and joint limits; a smaller step,
-:data:`REFINE_LR_POSE`) -> the placed pose written
-back (:func:`.body.set_world_pose`: the rig turned by the placement's yaw, the bones posed, the
-rig moved so that its evaluated mesh is the placed body) -> report. Every check that can refuse
-runs before anything changes.
+Populate Scene's does (pose changes with a prior and joint limits; a body without a target
+takes a smaller step, :data:`posa_model.placement.losses.FREE_POSE_STEP`) -> the placed pose
+written back (:func:`.body.set_world_pose`: the rig turned by the placement's yaw, the bones
+posed, the rig moved so that its evaluated mesh is the placed body) -> report. Every check
+that can refuse runs before anything changes.
 
 A body whose mesh is not its armature's pose of its model (no armature, scaled bones, turned
 eyes, shape keys or other modifiers, a model file that no longer loads: :func:`posable`) is
@@ -42,13 +42,6 @@ GUESS_MODULES = deps.feature_modules("Guess Classes")
 #: which Blender's armature does not apply, by up to a few cm.
 POSE_TOLERANCE = 1e-3
 CORRECTIVES_TOLERANCE = 0.05
-#: Adam's step (rad) on the pose changes while refining a dropped body. Populate's people have
-#: targets whose required touches (buttocks on the seat, feet on the floor) also pull on their
-#: pose; a dropped body has only its region, and at PlacementConfig's default (0.02) Adam's
-#: first steps move all 66 pose values at once and the pose overshoots: on the test room's
-#: chair the contact loss of the best candidates grew fourfold over the 30 steps and 4 of 6
-#: seeds were refused, where 0.005 lowers the loss and places all 6.
-REFINE_LR_POSE = 0.005
 
 
 def placement_matrix(transform: np.ndarray, matrix_world: np.ndarray) -> np.ndarray:
@@ -221,8 +214,7 @@ class POSA_OT_refine_placement(PlacementOptions, ObjectModeOnly, bpy.types.Opera
         model, pose = (None, None) if isinstance(posed, str) else posed
         request = BodyRequest(vertices=vertices if pose is None else None, name=found.mesh.name,
                               region=region, info={}, pose=pose)
-        config = PlacementConfig(seed=self.seed, device=inputs.loaded.device,
-                                 lr_pose=REFINE_LR_POSE)
+        config = PlacementConfig(seed=self.seed, device=inputs.loaded.device)
         try:
             placed = refine_placement(inputs.grid, request, sampler=inputs.loaded.sampler,
                                       config=config, faces=loops.reshape(-1, 3).astype(np.int64),

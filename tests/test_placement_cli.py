@@ -111,3 +111,22 @@ def test_cli_scene_without_a_floor_exits_2(tmp_path, capsys, names):
     assert code == 2
     assert "no floor" in capsys.readouterr().err
     assert not (tmp_path / "o.glb").exists()
+
+
+def test_cli_places_a_pose_file_of_its_own(tmp_path, capsys):
+    """A user's pose (no interaction, no target) is placed where its maps fit, its pose
+    refined with the smaller step of a body without a target (before, the full step undid a
+    plain standing pose: "semantic agreement 0.15")."""
+    from posa_model.body import BodyPose
+
+    room = tmp_path / "room.glb"
+    _write_room(room)
+    BodyPose.from_preset("stand").to_file(tmp_path / "mine.npz")
+    out = tmp_path / "o.glb"
+    assert main(["--scene", str(room), "--people", "sit:1", "--pose-file",
+                 str(tmp_path / "mine.npz"), "--device", "cpu", "--out", str(out),
+                 "--metrics", str(tmp_path / "m.json"), "--quiet"]) == 0
+    doc = json.loads((tmp_path / "m.json").read_text())
+    mine = [b for b in doc["bodies"] if b["name"].startswith("mine")]
+    assert len(mine) == 1 and mine[0]["placed"], mine
+    assert mine[0]["metrics"]["touched_classes"].get("floor", 0) > 50

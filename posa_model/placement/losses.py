@@ -83,6 +83,9 @@ class LevelData:
     touch_distance: torch.Tensor | None = None
     touch_up: torch.Tensor | None = None
 
+#: The pose step of a body without a target, relative to ``lr_pose``.
+FREE_POSE_STEP = 0.25
+
 
 class Evaluator:
     """Batched losses of candidates; see the module docstring for the terms.
@@ -247,28 +250,35 @@ class Evaluator:
         posed = None
         if lr_pose > 0 and self.bank is not None and bool(self.bank.flags[body].any()):
             posed = torch.nonzero(self.bank.flags[body]).reshape(-1)
-        delta_p = None
+        delta_p = scale = None
         if posed is not None:
-            delta_p = delta0[posed].clone().requires_grad_(True)
+            # a body without a target has only its map and region to hold its pose: a smaller
+            # step (Adam moves every value by about lr at first; 0.02 undid a free sitter)
+            want = self.headings[body[posed]] if self.headings is not None else None
+            scale = torch.full((len(posed), 1), 1.0, dtype=delta0.dtype, device=delta0.device)
+            if want is not None:
+                scale = torch.where(torch.isnan(want)[:, None], FREE_POSE_STEP, scale)
+            delta_p = (delta0[posed] / scale).clone().requires_grad_(True)
             groups.append({"params": [delta_p], "lr": lr_pose})
         opt = torch.optim.Adam(groups)
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: 1 - 0.95 * k / steps)
         cfg = self.config
         for _ in range(steps):
             opt.zero_grad(set_to_none=True)
-            delta = delta0 if delta_p is None else delta0.index_put((posed,), delta_p)
+            delta = delta0 if delta_p is None else delta0.index_put((posed,), delta_p * scale)
             loss = self.terms(level, body, slot, yaw, t, ranking=False,
                               delta=delta if (delta_p is not None or bool(delta0.abs().max() > 0))
                               else None)["loss"].sum()
             if delta_p is not None:
-                loss = loss + self.bank.penalty(body[posed], delta_p, cfg.w_pose_prior,
+                loss = loss + self.bank.penalty(body[posed], delta_p * scale, cfg.w_pose_prior,
                                                 cfg.w_joint_limits).sum()
             loss.backward()
             opt.step()
             sched.step()
             if progress is not None:
                 progress.update(1)
-        delta = delta0 if delta_p is None else delta0.index_put((posed,), delta_p.detach())
+        delta = delta0 if delta_p is None else delta0.index_put((posed,),
+                                                                (delta_p * scale).detach())
         return Candidates(cands.body, cands.slot, yaw.detach().cpu().numpy().astype(np.float64),
                           t.detach().cpu().numpy().astype(np.float64),
                           delta.detach().cpu().numpy().astype(np.float64))
