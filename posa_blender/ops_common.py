@@ -44,10 +44,10 @@ class BodyModelOptions:
     )
 
     def load_body_model(self: Any, context: bpy.types.Context, instead: str,
-                        ) -> tuple[Any, str] | str:
-        """(the ``smplx.SMPLX`` body model, its absolute path or "" for the stand-in), or the
-        error message for the user (``instead``: what they can do instead, e.g. "add the
-        Stand-in body")."""
+                        gender: str | None = None) -> tuple[Any, str] | str:
+        """(the body model of ``gender`` (default: the Gender option), its absolute path or ""
+        for the stand-in), or the error message for the user (``instead``: what they can do
+        instead, e.g. "add the Stand-in body")."""
         from posa_model.errors import PosaError
 
         model_path = ""
@@ -59,7 +59,7 @@ class BodyModelOptions:
                         f"{instead}")
             model_path = bpy.path.abspath(model_path)
         try:
-            return runtime.body_model(model_path, self.gender), model_path
+            return runtime.body_model(model_path, gender or self.gender), model_path
         except PosaError as exc:
             return str(exc)
 

@@ -65,14 +65,16 @@ def selected_bodies(context: bpy.types.Context) -> list[body.BodyObjects]:
     return [out[name] for name in sorted(out)]
 
 
-def make_people(context: bpy.types.Context, model, placed: list, *, model_path: str,
-                gender: str, inputs: scene.SceneInputs, names: list[str] | None = None
+def make_people(context: bpy.types.Context, models: dict, placed: list, *, model_path: str,
+                inputs: scene.SceneInputs, names: list[str] | None = None
                 ) -> list[body.BodyObjects]:
-    """A body per ``(person, fields)`` of ``placed``, its map and record written; the new
-    bodies become the selection."""
+    """A body per ``(person, fields)`` of ``placed`` (with the model of the person's gender,
+    ``models`` {gender: model}), its map and record written; the new bodies become the
+    selection."""
     made = []
     for k, (person, fields) in enumerate(placed):
-        found = people.add_person(context, model, person, model_path=model_path, gender=gender,
+        found = people.add_person(context, models[person.gender], person,
+                                  model_path=model_path, gender=person.gender,
                                   name=names[k] if names else "")
         people.write_contacts(context, found.mesh, person.body, checkpoint=inputs.checkpoint,
                               seed=int(fields["seed"]), device=inputs.loaded.device,
@@ -117,6 +119,10 @@ class _Populate(PlacementOptions, BodyModelOptions, ObjectModeOnly):
     """What Populate Scene and Populate Selected share: who comes from :meth:`_who`."""
 
     object_mode_task = "populate the scene"
+    genders: StringProperty(
+        name="Genders", description="Weights of the people's genders, e.g. 'female:1,male:1': "
+        "each person's SMPL-X model drawn by them (Model: SMPL-X; empty: Gender for everyone)",
+    )
 
     def _who(self, context: bpy.types.Context) -> tuple[Any, tuple[str, ...],
                                                         list[body.BodyObjects]] | str:
@@ -144,19 +150,28 @@ class _Populate(PlacementOptions, BodyModelOptions, ObjectModeOnly):
                                     POPULATE_MODULES, skip=tuple(f.mesh for f in replaced))
         if isinstance(inputs, str):
             return self._refuse(inputs)
-        loaded = self.load_body_model(context, "populate with the Stand-in body")
-        if isinstance(loaded, str):
-            return self._refuse(loaded)
-        model, model_path = loaded
+        # one model per gender of the mix (from the same SMPL-X folder), else the Gender's
+        genders = [g for g, w in (request.genders or {}).items() if w > 0] or [self.gender]
+        if request.genders and self.model != "SMPLX":
+            return self._refuse("Genders need SMPL-X bodies (Model: SMPL-X, with a folder "
+                                "holding SMPLX_FEMALE.npz / SMPLX_MALE.npz): the stand-in has a "
+                                "neutral body only")
+        models, model_path = {}, ""
+        for g in genders:
+            loaded = self.load_body_model(context, "populate with the Stand-in body", g)
+            if isinstance(loaded, str):
+                return self._refuse(loaded)
+            models[g], model_path = loaded
         from posa_model.place import PlacementConfig
         from posa_model.populate import populate
 
         sampler = inputs.loaded.sampler
         try:
-            sampler.check_body(model.faces, model_path or "the stand-in",
-                               num_vertices=model.num_vertices)
+            for g, m in models.items():
+                sampler.check_body(m.faces, f"{model_path or 'the stand-in'} ({g})",
+                                   num_vertices=m.num_vertices)
             with work_progress(context, "Populate Scene") as progress:
-                result = populate(inputs.grid, inputs.objects, request, model, sampler,
+                result = populate(inputs.grid, inputs.objects, request, models, sampler,
                                   PlacementConfig(seed=self.seed, device=inputs.loaded.device),
                                   on=on, obstacles=inputs.obstacles, progress=progress)
         except PosaError as exc:
@@ -172,8 +187,7 @@ class _Populate(PlacementOptions, BodyModelOptions, ObjectModeOnly):
             return self._refuse(f"None of the {len(result.people)} people found a place in the "
                                 f"scene (the warnings say why); nothing was added")
         people.remove_bodies(replaced)
-        made = make_people(context, model, placed, model_path=model_path, gender=self.gender,
-                           inputs=inputs)
+        made = make_people(context, models, placed, model_path=model_path, inputs=inputs)
         for found, (person, fields) in zip(made, placed, strict=True):
             metrics = person.body.metrics if person.body is not None else {}
             self.report({"INFO"}, f"{found.mesh.name}: {fields['spot'] or person.interaction}, "
@@ -230,7 +244,8 @@ class POSA_OT_populate_scene(_Populate, bpy.types.Operator):
 
         fill = ",".join(sorted(self.fill)) or None
         request = people_request(self.people.strip() or None, self.bodies or None,
-                                 self.mix.strip() or None, fill, self.on.strip() or None)
+                                 self.mix.strip() or None, fill, self.on.strip() or None,
+                                 self.genders.strip() or None)
         replaced = []
         if self.replace and context.scene is not None:
             replaced = [f for f in (body.find_body(o) for o in scene.scene_bodies(context.scene))
@@ -258,7 +273,7 @@ class POSA_OT_populate_selected(_Populate, bpy.types.Operator):
             return ("Nothing is selected: select the furniture to populate (chairs, sofas, "
                     "beds, ...)")
         self._chosen = chosen
-        return (people_request(fill="seats,beds"),
+        return (people_request(fill="seats,beds", genders=self.genders.strip() or None),
                 tuple(people.escape_pattern(n) for n in chosen), [])
 
     def _nobody(self, result) -> str:
@@ -328,8 +343,9 @@ class POSA_OT_regenerate_people(PlacementOptions, ObjectModeOnly, bpy.types.Oper
             info = props.object_info(found.mesh)
             name, model_path, gender = found.mesh.name, info.model_path, info.gender
             people.remove_bodies([found])
-            made += make_people(context, models[(model_path, gender)], [(person, fields)],
-                                model_path=model_path, gender=gender, inputs=inputs,
+            person.gender = gender  # the body's own gender, whatever the model file records
+            made += make_people(context, {gender: models[(model_path, gender)]},
+                                [(person, fields)], model_path=model_path, inputs=inputs,
                                 names=[name])
             self.report({"INFO"}, f"{name}: {fields['spot'] or person.interaction} (variation "
                         f"{fields['generation']}), {people.summary_text(person.body.metrics)}")

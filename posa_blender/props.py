@@ -130,6 +130,10 @@ class PosaSceneSettings(bpy.types.PropertyGroup):
         name="Fill", items=FILL_ITEMS, options={"ENUM_FLAG"}, default=set(),
         description="Someone on every free seat and/or bed place",
     )
+    genders: StringProperty(
+        name="Genders", description="Weights of the people's genders, e.g. 'female:1,male:1': "
+        "each person's SMPL-X model drawn by them (Model: SMPL-X; empty: Gender for everyone)",
+    )
     on: StringProperty(
         name="On", description="Only these objects' seats and beds: names or glob patterns, "
         "e.g. 'Chair.*,Sofa' (alone: fill them)",

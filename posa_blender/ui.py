@@ -214,6 +214,9 @@ class POSA_PT_scene(bpy.types.Panel):
         mix.prop(settings, "mix")
         col.row().prop(settings, "fill", expand=True)
         col.prop(settings, "on")
+        genders = col.row()
+        genders.enabled = settings.body_model == "SMPLX"
+        genders.prop(settings, "genders")
         col.prop(settings, "populate_seed")
         col.prop(settings, "device")
         col.prop(settings, "grid_resolution")
@@ -224,14 +227,14 @@ class POSA_PT_scene(bpy.types.Panel):
         op.people, op.bodies, op.mix = settings.people, settings.bodies, settings.mix
         op.fill, op.on, op.replace = settings.fill, settings.on, settings.replace
         _placement_options(op, settings)
-        op.model, op.gender = settings.body_model, settings.gender
+        op.model, op.gender, op.genders = settings.body_model, settings.gender, settings.genders
         row = layout.row()
         furniture = [o for o in context.selected_objects
                      if (o.type == "MESH" and not scene.is_body(o)) or o.type == "EMPTY"]
         row.enabled = labelled > 0 and bool(furniture)
         op = row.operator("posa.populate_selected", icon="RESTRICT_SELECT_OFF")
         _placement_options(op, settings)
-        op.model, op.gender = settings.body_model, settings.gender
+        op.model, op.gender, op.genders = settings.body_model, settings.gender, settings.genders
         if labelled == 0:
             layout.label(text="Nothing to interact with: label the scene first", icon="INFO")
         elif settings.last_populate:

@@ -7,18 +7,18 @@
 
 The second and third forms need the ``bpy`` module (``pip install bpy==4.5.4``). Arguments go
 after ``--``. Who to place: ``--people``, ``--bodies``/``--mix``, ``--fill``, ``--on``,
-``--seed``, ``--device`` and ``--grid-resolution``, the options of ``python -m posa_model.place``
-with the same meanings (:mod:`posa_model.populate.options`); ``--resolution`` is the render's
-size. ``--scene`` opens a .blend, or imports a .glb/.gltf/.obj/.ply into an empty file (one
-object per node or mesh, y-up files turned z-up by Blender's importers); inside Blender it
-replaces the file given on Blender's command line. The same operators as the N-panel's Scene
-panel run (``posa.guess_classes`` with ``--guess-classes``, ``posa.populate_scene``), from the
-add-on in this checkout unless an installed POSA extension is already enabled. Objects are
-labelled by their POSA Class (set in the file, the file's own ``posa_class`` labels, guessed
-from names, or given with ``--classes``, a JSON file mapping object names or glob patterns to
-MPCAT40 class names or ids); objects without one are obstacles. ``--render``
-renders the populated room with Cycles on the CPU from above a corner, the walls on the
-camera's side and the ceiling hidden, objects in their class colours and bodies by contact
+``--genders``, ``--seed``, ``--device`` and ``--grid-resolution``, the options of ``python -m
+posa_model.place`` with the same meanings (:mod:`posa_model.populate.options`); ``--resolution``
+is the render's size. ``--scene`` opens a .blend, or imports a .glb/.gltf/.obj/.ply into an
+empty file (one object per node or mesh, y-up files turned z-up by Blender's importers); inside
+Blender it replaces the file given on Blender's command line. The same operators as the
+N-panel's Scene panel run (``posa.guess_classes`` with ``--guess-classes``,
+``posa.populate_scene``), from the add-on in this checkout unless an installed POSA extension is
+already enabled. Objects are labelled by their POSA Class (set in the file, the file's own
+``posa_class`` labels, guessed from names, or given with ``--classes``, a JSON file mapping
+object names or glob patterns to MPCAT40 class names or ids); objects without one are obstacles.
+``--render`` renders the populated room with Cycles on the CPU from above a corner, the walls on
+the camera's side and the ceiling hidden, objects in their class colours and bodies by contact
 probability.
 Exit status 0 on success (also when some people found no place: the operator's warnings say
 why), 2 for bad arguments, 1 with a message on stderr otherwise.
@@ -83,7 +83,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if args.scene is not None and args.scene.suffix.lower() not in (".blend", *IMPORTERS):
         parser.error(f"--scene must be .blend, {', '.join(IMPORTERS)}, found {args.scene}")
     try:
-        people_request(args.people, args.bodies, args.mix, args.fill, args.on)
+        people_request(args.people, args.bodies, args.mix, args.fill, args.on, args.genders)
     except PosaError as exc:
         parser.error(str(exc))
     device = args.device.split(":")[0]
@@ -111,7 +111,8 @@ def run(args: argparse.Namespace) -> str:
     started = time.perf_counter()
     fill = {f.strip() for f in (args.fill or "").split(",") if f.strip()}
     call(bpy.ops.posa.populate_scene, people=args.people or "", bodies=args.bodies or 0,
-         mix=args.mix or "", fill=fill, on=args.on or "", seed=args.seed,
+         mix=args.mix or "", fill=fill, on=args.on or "", genders=args.genders or "",
+         seed=args.seed,
          device=args.operator_device, grid_resolution=args.grid_resolution,
          model="STANDIN" if args.body == "standin" else "SMPLX", gender=args.gender,
          model_path="" if args.body == "standin" else str(Path(args.body).expanduser().resolve()))

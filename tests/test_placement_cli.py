@@ -130,3 +130,47 @@ def test_cli_places_a_pose_file_of_its_own(tmp_path, capsys):
     mine = [b for b in doc["bodies"] if b["name"].startswith("mine")]
     assert len(mine) == 1 and mine[0]["placed"], mine
     assert mine[0]["metrics"]["touched_classes"].get("floor", 0) > 50
+
+
+def _gendered_folder(folder, scales):
+    """The stand-in's model file as SMPLX_<GENDER>.npz, each gender's template scaled (one
+    mesh, three bodies of different sizes)."""
+    from posa_model.assets import standin_path
+
+    folder.mkdir()
+    with np.load(standin_path(), allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    for gender, scale in scales.items():
+        np.savez(folder / f"SMPLX_{gender.upper()}.npz",
+                 **{**arrays, "v_template": arrays["v_template"] * np.float32(scale)})
+    return folder
+
+
+def test_cli_draws_each_persons_gender_from_the_mix(tmp_path, capsys):
+    from posa_model.body import BodyPose, load_body_model, pose_body
+
+    models = _gendered_folder(tmp_path / "smplx", {"female": 0.93, "male": 1.06})
+    room = tmp_path / "room.glb"
+    _write_room(room)
+    out = tmp_path / "o.glb"
+    assert main(["--scene", str(room), "--people", "stand:4", "--body", str(models),
+                 "--genders", "female:1,male:1", "--seed", "3", "--maps", "4",
+                 "--device", "cpu", "--out", str(out), "--quiet"]) == 0
+    with np.load(tmp_path / "o_bodies.npz", allow_pickle=False) as npz:
+        genders, placed, names = list(npz["genders"]), npz["placed"], list(npz["names"])
+        vertices = npz["vertices"]
+    assert set(genders) == {"female", "male"}  # seed 3 draws both
+    for k in np.flatnonzero(placed):
+        path = tmp_path / "o_bodies" / f"{names[k]}.npz"
+        with np.load(path, allow_pickle=False) as one:
+            assert str(one["gender"]) == genders[k]
+        again = pose_body(load_body_model(models, genders[k]), BodyPose.from_file(path))
+        assert np.abs(again.vertices[0] - vertices[k]).max() < 1e-4  # that gender's model
+    # the stand-in has one body; a gender the folder lacks is named
+    assert main(["--scene", str(room), "--genders", "female:1", "--device", "cpu",
+                 "--out", str(tmp_path / "x.glb"), "--quiet"]) == 2
+    assert "neutral body only" in capsys.readouterr().err
+    (models / "SMPLX_MALE.npz").unlink()
+    assert main(["--scene", str(room), "--body", str(models), "--genders", "male:1",
+                 "--device", "cpu", "--out", str(tmp_path / "y.glb"), "--quiet"]) == 2
+    assert "SMPLX_MALE" in capsys.readouterr().err

@@ -157,10 +157,12 @@ class BodyPose:
         """Read a pose file (see :func:`read_pose_file`)."""
         return read_pose_file(path, frame=frame, allow_pickle=allow_pickle)
 
-    def to_file(self, path: str | os.PathLike, atomic: bool = True) -> os.PathLike:
+    def to_file(self, path: str | os.PathLike, atomic: bool = True,
+                gender: str | None = None) -> os.PathLike:
         """Write an SMPL-X-style ``.npz`` (see :func:`write_pose_file`), atomically unless
-        ``atomic=False``; returns the path."""
-        return write_pose_file(path, self, atomic)
+        ``atomic=False``; ``gender``: also recorded (the body model the pose is for); returns
+        the path."""
+        return write_pose_file(path, self, atomic, gender)
 
     # ----------------------------------------------------------------------------------------
     # batches
@@ -394,15 +396,19 @@ def _parse(data, path: Path, frame: int | None) -> BodyPose:
         raise InputShapeError(f"{path}: {exc}") from exc
 
 
-def write_pose_file(path: str | os.PathLike, pose: BodyPose, atomic: bool = True) -> Path:
+def write_pose_file(path: str | os.PathLike, pose: BodyPose, atomic: bool = True,
+                    gender: str | None = None) -> Path:
     """Write ``pose`` as an SMPL-X-style ``.npz`` (every field (B, ...) float32, ``names``
-    (B,) str), atomically (``atomic=False``: straight to ``path``, for a caller that writes a
-    set of files as one unit); :func:`read_pose_file` reads it back exactly."""
+    (B,) str, and with ``gender`` a ``gender`` str as PROX and AMASS record it), atomically
+    (``atomic=False``: straight to ``path``, for a caller that writes a set of files as one
+    unit); :func:`read_pose_file` reads it back exactly."""
     path = Path(path)
     if atomic and path.suffix.lower() != ".npz":
         raise InputShapeError(f"{path}: pose files are written as .npz")
     arrays = {key: getattr(pose, key) for key in array_fields()}
     arrays["names"] = np.asarray(pose.names, dtype=str)
+    if gender is not None:
+        arrays["gender"] = np.asarray(gender, dtype=str)
     if atomic:
         return atomic_savez(path, **arrays)
     with open(path, "wb") as f:  # a handle: numpy would add ".npz" to another suffix

@@ -4,15 +4,15 @@
   scene object, coloured by its class (:data:`posa_model.classes.PALETTE`), and one node per
   placed person, its vertices coloured by the chosen map's semantics (grey where no contact).
 * NPZ (``<out stem>_bodies.npz`` beside the GLB), per person (B rows): ``names``,
-  ``interactions``, ``spots`` (str), ``placed`` (bool), ``reasons`` (str), ``transforms``
-  (B, 4, 4) and ``yaws`` (B,), ``translations`` (B, 3) (the rigid part of the placement),
-  ``map_index`` (B,), ``contact`` (B, V) float32, ``semantics`` (B, V) uint8, ``vertices``
-  (B, V, 3) float32 placed, and the SMPL-X parameters that reproduce them: ``global_orient``
-  (B, 3), ``body_pose`` (B, 63), ``betas`` (B, K), ``transl`` (B, 3), ``left_hand_pose`` /
-  ``right_hand_pose`` (B, 45), ``jaw_pose`` (B, 3), ``expression`` (B, E) (NaN rows where a
-  person was not placed or was placed from bare vertices).
-* Per placed person ``<out stem>_bodies/<name>.npz``: the same parameters, SMPL-X style
-  (:meth:`posa_model.body.BodyPose.to_file`).
+  ``interactions``, ``genders`` (the body model's), ``spots`` (str), ``placed`` (bool),
+  ``reasons`` (str), ``transforms`` (B, 4, 4) and ``yaws`` (B,), ``translations`` (B, 3) (the
+  rigid part of the placement), ``map_index`` (B,), ``contact`` (B, V) float32, ``semantics``
+  (B, V) uint8, ``vertices`` (B, V, 3) float32 placed, and the SMPL-X parameters that reproduce
+  them: ``global_orient`` (B, 3), ``body_pose`` (B, 63), ``betas`` (B, K), ``transl`` (B, 3),
+  ``left_hand_pose`` / ``right_hand_pose`` (B, 45), ``jaw_pose`` (B, 3), ``expression`` (B, E)
+  (NaN rows where a person was not placed or was placed from bare vertices).
+* Per placed person ``<out stem>_bodies/<name>.npz``: the same parameters and ``gender``,
+  SMPL-X style (:meth:`posa_model.body.BodyPose.to_file`).
 * JSON: the run, the configuration, the overall and per-interaction metrics, the seconds per
   stage, and per person: name, interaction, spot, placed/reason, check (how well a placed
   person does their interaction: ok, measures, failed rules), yaw, translation, transform,
@@ -124,6 +124,7 @@ def _person_rows(result) -> list[dict]:
         person = people[k] if people is not None else None
         row = {"name": person.name if person else body.name,
                "interaction": person.interaction if person else "",
+               "gender": getattr(person, "gender", "") if person else "",
                "spot": person.spot.describe() if person and person.spot else "",
                "placed": bool(body.placed) if body is not None else False,
                "reason": person.reason if person else body.reason}
@@ -199,6 +200,8 @@ def write_bodies_npz(path: str | os.PathLike, result, atomic: bool = True) -> Pa
         names=np.array(names, dtype=str),
         interactions=np.array([p.interaction for p in people] if people is not None
                               else [""] * len(bodies), dtype=str),
+        genders=np.array([p.gender for p in people] if people is not None
+                         else [""] * len(bodies), dtype=str),
         spots=np.array([p.spot.describe() if p.spot else "" for p in people]
                        if people is not None else [""] * len(bodies), dtype=str),
         placed=np.array([bool(b is not None and b.placed) for b in bodies]),

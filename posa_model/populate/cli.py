@@ -102,19 +102,25 @@ def _populate(args) -> int:
                     outputs=[("--out", args.out), ("--metrics", args.metrics),
                              ("--out (bodies)", npz)],
                     output_dirs=[("--out (bodies folder)", folder)])
-    request = people_request(args.people, args.bodies, args.mix, args.fill, args.on)
+    request = people_request(args.people, args.bodies, args.mix, args.fill, args.on,
+                             args.genders)
+    if request.genders and body is None:
+        raise cli.UsageError("--genders: the stand-in has a neutral body only; give an SMPL-X "
+                             "folder holding SMPLX_FEMALE.npz / SMPLX_MALE.npz as --body")
     grid, objects, report = _load_scene(args)
     print(report)
-    model = load_body_model(body, args.gender, allow_pickle=args.allow_pickle)
+    genders = [g for g, w in (request.genders or {}).items() if w > 0] or [args.gender]
+    models = {g: load_body_model(body, g, allow_pickle=args.allow_pickle) for g in genders}
     sampler = load_sampler(args.checkpoint, device=args.device)
-    sampler.check_body(model.faces, str(body or "the stand-in"))
+    for g, model in models.items():
+        sampler.check_body(model.faces, f"{body or 'the stand-in'} ({g})")
     if not sampler.trained:
         print("warning: the checkpoint is an UNTRAINED placeholder; maps are meaningless",
               file=sys.stderr)
     poses = [BodyPose.from_file(p).take([0]).replace(names=(p.stem,)) for p in args.pose_file]
     config = PlacementConfig(seed=args.seed, device=args.device, maps=args.maps,
                              cpu_threads=args.cpu_threads)
-    result = populate(grid, objects, request, model, sampler, config, on_patterns(args.on),
+    result = populate(grid, objects, request, models, sampler, config, on_patterns(args.on),
                       poses=poses, progress=not args.quiet)
     print(format_people(result))
     written = _write(args, result, objects, npz, folder)
@@ -139,7 +145,7 @@ def _write(args, result, objects, npz: Path, folder: Path) -> list[Path]:
         if args.metrics is not None:
             write_metrics(outs.temp(args.metrics), result, run, atomic=False)
         for path, person in per_person.items():
-            person.body.pose.to_file(outs.temp(path), atomic=False)
+            person.body.pose.to_file(outs.temp(path), atomic=False, gender=person.gender)
     return [o for o in outputs[:3] if o is not None] + ([folder] if per_person else [])
 
 

@@ -2,8 +2,8 @@
 
 ``python -m posa_model.place`` and ``scripts/populate_scene.py`` add them with
 :func:`add_people_arguments`; the Blender operators' properties carry the same names
-(``people``, ``bodies``, ``mix``, ``fill``, ``on``, ``seed``, ``device``, ``grid_resolution``) and
-call :func:`people_request` with them.
+(``people``, ``bodies``, ``mix``, ``fill``, ``on``, ``genders``, ``seed``, ``device``,
+``grid_resolution``) and call :func:`people_request` with them.
 
 * ``--people "sit:3,lie:1,stand:2"``: exactly these (interactions: see ``--help``).
 * ``--bodies N`` and ``--mix "sit:3,stand:1"``: N people shared out by the mix's weights over
@@ -11,6 +11,8 @@ call :func:`people_request` with them.
 * ``--fill seats,beds``: one sitter per free seat, one sleeper per bed place.
 * ``--on "Chair.*,Sofa"``: only these objects' seats and beds (glob patterns, any case); with
   ``--on`` and nothing else, its seats and beds are filled.
+* ``--genders "female:1,male:1"``: each person's body model (gender) drawn by these weights,
+  from an SMPL-X folder holding those models (``SMPLX_FEMALE.npz``, ``SMPLX_MALE.npz``).
 * Without any of them: :data:`DEFAULT_BODIES` people in the default mix.
 """
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 
 from .. import cli
+from ..body import GENDERS
 from ..errors import ConfigError, UnknownNameError
 from .interactions import INTERACTIONS
 from .plan import MAX_PEOPLE, PeopleRequest, parse_people
@@ -46,6 +49,10 @@ def add_people_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--on", default=None,
                        help="only these objects' seats and beds: names or glob patterns, e.g. "
                             "'Chair.*,Sofa' (alone: fill them)")
+    group.add_argument("--genders", default=None,
+                       help="weights of the body models' genders, e.g. 'female:1,male:1': each "
+                            "person's drawn by them (needs an SMPL-X folder with those model "
+                            "files as --body; default: --gender for everyone)")
     group.add_argument("--seed", type=cli.seed, default=0,
                        help="the same seed gives the same people (default 0)")
     group.add_argument("--device", type=cli.device, default="auto",
@@ -61,7 +68,7 @@ def on_patterns(text: str | None) -> tuple[str, ...]:
 
 def people_request(people: str | None = None, bodies: int | None = None,
                    mix: str | None = None, fill: str | None = None,
-                   on: str | None = None) -> PeopleRequest:
+                   on: str | None = None, genders: str | None = None) -> PeopleRequest:
     """The :class:`~.plan.PeopleRequest` the options say (module docstring); UnknownNameError
     (a name that is not an interaction or a fill) or ConfigError naming the option for anything
     else malformed."""
@@ -77,4 +84,7 @@ def people_request(people: str | None = None, bodies: int | None = None,
             fills = frozenset({"seats", "beds"})
         else:
             bodies = DEFAULT_BODIES
-    return PeopleRequest(counts=counts, total=bodies, mix=weights, fill=fills)
+    gender_weights = parse_people(genders, "--genders", integers=False, names=GENDERS,
+                                  kind="a gender") if genders else None
+    return PeopleRequest(counts=counts, total=bodies, mix=weights, fill=fills,
+                         genders=gender_weights)

@@ -9,7 +9,9 @@ The request is one of:
   (standing and kneeling share the floor's): what does not fit goes to the others by weight,
   so the mix weighs what the room offers rather than being a draw that then fails;
 * **fill** (``--fill seats,beds``): one sitter per free seat, one sleeper per bed lane, added to
-  the above.
+  the above;
+* **genders** (``--genders "female:1,male:1"``): the weights by which each person's body model
+  is drawn (:func:`posa_model.populate.populate`).
 
 Spots are given out in a seeded order. A sofa or bed region used to lie on gives none of its
 seats, and the other way round; floor and wall spots within :data:`KEEP_CLEAR` of a spot of
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..body import GENDERS
 from ..classes import CLASS_ID
 from ..errors import ConfigError, UnknownNameError
 from .interactions import INTERACTIONS, get_interaction
@@ -49,14 +52,27 @@ class Assignment:
 @dataclass(frozen=True)
 class PeopleRequest:
     """What the user asked for (see the module docstring): ``counts`` {interaction: n},
-    ``total`` and ``mix`` {interaction: weight}, ``fill`` ⊆ {"seats", "beds"}."""
+    ``total`` and ``mix`` {interaction: weight}, ``fill`` ⊆ {"seats", "beds"}, ``genders``
+    {gender: weight} (each person's body model drawn by these weights; None: the one model
+    given)."""
 
     counts: Mapping[str, int] | None = None
     total: int | None = None
     mix: Mapping[str, float] | None = None
     fill: frozenset = frozenset()
+    genders: Mapping[str, float] | None = None
 
     def __post_init__(self) -> None:
+        if self.genders is not None:
+            for key, value in self.genders.items():
+                if key not in GENDERS:
+                    raise UnknownNameError(f"genders: {key!r} is not a gender; expected one of "
+                                           f"{', '.join(GENDERS)}")
+                if not (np.isfinite(value) and value >= 0):
+                    raise ConfigError(f"genders: {key}: expected a weight >= 0, found "
+                                      f"{value!r}")
+            if not sum(self.genders.values()) > 0:
+                raise ConfigError("genders: expected at least one weight above 0")
         for name, table in (("counts", self.counts), ("mix", self.mix)):
             for key, value in (table or {}).items():
                 get_interaction(key)
@@ -72,9 +88,12 @@ class PeopleRequest:
             raise ConfigError(f"people: at most {MAX_PEOPLE} in all")
 
 
-def parse_people(text: str, what: str = "--people", integers: bool = True) -> dict:
+def parse_people(text: str, what: str = "--people", integers: bool = True,
+                 names: Sequence[str] | None = None, kind: str = "an interaction") -> dict:
     """"sit:3,lie:1" -> {"sit": 3, "lie": 1} (``integers=False``: weights, floats). Names
-    are interactions; errors name the option and the bad entry."""
+    are interactions (or ``names``, each ``kind``: "female:1,male:1" for --genders); errors
+    name the option and the bad entry."""
+    allowed = tuple(INTERACTIONS) if names is None else tuple(names)
     out: dict = {}
     for entry in (e.strip() for e in text.split(",") if e.strip()):
         match = re.fullmatch(r"([a-z_]+)\s*[:=]\s*([0-9.]+)", entry)
@@ -82,9 +101,9 @@ def parse_people(text: str, what: str = "--people", integers: bool = True) -> di
             raise ConfigError(f"{what}: expected name:number entries such as 'sit:3', "
                               f"found {entry!r}")
         name, value = match.group(1), match.group(2)
-        if name not in INTERACTIONS:
-            raise UnknownNameError(f"{what}: {name!r} is not an interaction; expected one of "
-                                   f"{', '.join(INTERACTIONS)}")
+        if name not in allowed:
+            raise UnknownNameError(f"{what}: {name!r} is not {kind}; expected one of "
+                                   f"{', '.join(allowed)}")
         try:
             number = int(value) if integers else float(value)
         except ValueError:

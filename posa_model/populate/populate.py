@@ -20,12 +20,13 @@ so the same seed gives the same crowd. Frame: SMPL-X world (+y up, metres).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..body import BodyModel, BodyParts, BodyPose
+from ..errors import ConfigError
 from ..placement.floor import FloorMap
 from ..placement.maps import seed_for
 from ..placement.metrics import exact_non_collision, summarize
@@ -52,7 +53,7 @@ class Person:
     ``body`` (:class:`~posa_model.place.PlacedBody`: vertices, map, metrics, and ``pose``, the
     :class:`~posa_model.body.BodyPose` that reproduces the vertices), ``tries`` and, when
     placed at a spot, ``check``: how well they do their interaction there, measured exactly
-    (:meth:`~.interactions.base.Interaction.check`)."""
+    (:meth:`~.interactions.base.Interaction.check`); ``gender``: their body model's."""
 
     name: str
     interaction: str
@@ -62,6 +63,7 @@ class Person:
     body: PlacedBody | None
     tries: int
     check: Check | None = None
+    gender: str = "neutral"
 
 
 @dataclass
@@ -90,7 +92,7 @@ def _unplaced(person: Person, num_faces: int) -> PlacedBody:
 
 
 def populate(grid: SceneGrid, objects: Sequence, request: PeopleRequest,
-             model: BodyModel | None = None, sampler=None,
+             model: BodyModel | Mapping[str, BodyModel] | None = None, sampler=None,
              config: PlacementConfig = DEFAULT_CONFIG, on: Sequence[str] = (),
              obstacles: Sequence[np.ndarray] = (), retries: int = 2,
              progress: bool | Progress = True, poses: Sequence[BodyPose] = (),
@@ -101,7 +103,8 @@ def populate(grid: SceneGrid, objects: Sequence, request: PeopleRequest,
         grid: the scene's grids (SMPL-X world). objects: its
             :class:`~posa_model.scene.MeshObject` s (spot names, exact distances); may be empty.
         request: who to place (:class:`.plan.PeopleRequest`).
-        model: the body model (None: the stand-in); sampler: a loaded
+        model: the body model (None: the stand-in), or {gender: body model} for a request
+            with ``genders`` (one mesh: SMPL-X's three models); sampler: a loaded
             :class:`~posa_model.sample.Sampler` (None: the shipped checkpoint on
             ``config.device``).
         config: placement settings and the seed. on: object name patterns: only their seats
@@ -147,10 +150,12 @@ def _populate(grid, objects, request, model, sampler, config, on, obstacles, ret
     from ..placement.api import place_bodies
     from ..sample import load_sampler
 
-    model = model if model is not None else load_body_model()
+    models = _models(model if model is not None else load_body_model(), request)
     sampler = sampler if sampler is not None else load_sampler(device=config.device)
-    ctx = FitContext(model, BodyParts.from_model(model), grid, FloorMap(grid),
-                     {o.name: o for o in objects})
+    floor, by_name = FloorMap(grid), {o.name: o for o in objects}
+    ctxs = {g: FitContext(m, BodyParts.from_model(m), grid, floor, by_name)
+            for g, m in models.items()}
+    first = next(iter(models))
     fixed = [np.asarray(o, np.float64) for o in obstacles]
     settle = (lambda v: settle_drop(objects, v)) if len(objects) else None
     spots = [s for s in find_spots(grid, objects, on=on)
@@ -163,12 +168,14 @@ def _populate(grid, objects, request, model, sampler, config, on, obstacles, ret
     spare = {kind: [s for s in spots if s.kind == kind and id(s) not in taken]
              for kind in ("seat", "bed", "wall", "floor")}
     people = {a.index: Person(f"{a.interaction}.{a.index:03d}", a.interaction, a.spot, False,
-                              _no_spot(a, spots), None, 0) for a in plan}
-    free = []  # the poses placed anywhere: (person index, request)
+                              _no_spot(a, spots), None, 0,
+                              gender=_gender(request, models, config.seed, a.index))
+              for a in plan}
+    free = []  # the poses placed anywhere: (person index, request), with the first model
     for pose in poses:
         index = len(people)
         name = f"{pose.names[0] or 'pose'}.{index:03d}"
-        people[index] = Person(name, "pose", None, False, "", None, 0)
+        people[index] = Person(name, "pose", None, False, "", None, 0, gender=first)
         free.append((index, BodyRequest(None, name, info={"pose": pose.names[0], "person": index},
                                         pose=pose.take([0]))))
     pending = [a for a in plan if a.spot is not None]
@@ -176,39 +183,33 @@ def _populate(grid, objects, request, model, sampler, config, on, obstacles, ret
         if not pending and not free:
             break
         share.describe("populate: fitting" if attempt == 0 else f"populate: retry {attempt}")
-        fitting, placing = share.parts([0.05, 0.95])
-        clock = time.perf_counter()
-        requests = _requests(ctx, pending, people, config.seed, attempt)
-        requests += [r for _, r in free]
-        seconds["fitting"] = seconds.get("fitting", 0.0) + time.perf_counter() - clock
-        fitting.finish()
-        result = place_bodies(grid, requests, sampler, replace(config, rounds=2),
-                              obstacles=fixed, progress=placing, model=model, settle=settle)
-        for key, value in result.seconds.items():
-            seconds[key] = seconds.get(key, 0.0) + value
+        # one placement per body model (gender), each around the people placed before it
+        groups = {g: [a for a in pending if people[a.index].gender == g] for g in models}
+        groups = {g: mine for g, mine in groups.items() if mine or (g == first and free)}
+        sizes = [len(mine) + (len(free) if g == first else 0) for g, mine in groups.items()]
         retry = []
-        for (index, _), body in zip(free, result.bodies[len(pending):], strict=True):
-            person = people[index]
-            person.tries += 1
-            person.placed, person.reason, person.body = body.placed, body.reason, body
-            if body.placed:
-                fixed.append(np.asarray(body.vertices, np.float64))
+        for (gender, mine), part in zip(groups.items(), share.parts(sizes), strict=True):
+            fitting, placing = part.parts([0.05, 0.95])
+            clock = time.perf_counter()
+            requests = _requests(ctxs[gender], mine, people, config.seed, attempt)
+            loose = free if gender == first else []
+            requests += [r for _, r in loose]
+            seconds["fitting"] = seconds.get("fitting", 0.0) + time.perf_counter() - clock
+            fitting.finish()
+            result = place_bodies(grid, requests, sampler, replace(config, rounds=2),
+                                  obstacles=fixed, progress=placing, model=models[gender],
+                                  settle=settle)
+            for key, value in result.seconds.items():
+                seconds[key] = seconds.get(key, 0.0) + value
+            for (index, _), body in zip(loose, result.bodies[len(mine):], strict=True):
+                person = people[index]
+                person.tries += 1
+                person.placed, person.reason, person.body = body.placed, body.reason, body
+                if body.placed:
+                    fixed.append(np.asarray(body.vertices, np.float64))
+            for a, body in zip(mine, result.bodies[:len(mine)], strict=True):
+                retry += _outcome(people[a.index], a, body, attempt, fixed, spare)
         free = []
-        for a, body in zip(pending, result.bodies[:len(pending)], strict=True):
-            person = people[a.index]
-            person.tries += 1
-            person.spot = a.spot
-            if body.placed:
-                person.placed, person.reason, person.body = True, "", body
-                fixed.append(np.asarray(body.vertices, np.float64))
-                continue
-            person.reason = f"{a.spot.describe()}: {body.reason}"
-            if attempt == 0 and not _occupied(a.spot, fixed):  # another variation, same spot
-                retry.append(a)
-                continue
-            nxt = _next_spot(spare, a.spot, fixed)
-            if nxt is not None:
-                retry.append(Assignment(a.index, a.interaction, nxt))
         pending = retry
         share.finish()
         share.note(f"placed {sum(p.placed for p in people.values())}/{len(people)}")
@@ -220,6 +221,7 @@ def _populate(grid, objects, request, model, sampler, config, on, obstacles, ret
             m["non_collision_grid"] = m["non_collision"]
             m["non_collision"] = exact_non_collision(objects, person.body.vertices)
         if person.placed and person.spot is not None and person.body.pose is not None:
+            ctx = ctxs[person.gender]
             joints = ctx.joints(person.body.pose)[0]
             person.check = INTERACTIONS[person.interaction].check(
                 ctx, np.asarray(person.body.vertices, np.float64), joints, person.spot)
@@ -227,7 +229,61 @@ def _populate(grid, objects, request, model, sampler, config, on, obstacles, ret
     metrics = _metrics(ordered)
     metrics["spots"] = describe_spots(spots)
     seconds["total"] = time.perf_counter() - started
-    return PopulateResult(ordered, spots, metrics, seconds, model.faces)
+    return PopulateResult(ordered, spots, metrics, seconds, models[first].faces)
+
+
+def _models(model, request: PeopleRequest) -> dict[str, BodyModel]:
+    """{gender: body model}, the request's genders first by weight (the first one also places
+    the users' pose files): ``model`` a :class:`BodyModel` (its own gender) or a mapping
+    {gender: BodyModel}, which must hold every gender the request weighs and share one mesh."""
+    models = dict(model) if isinstance(model, Mapping) else {model.gender: model}
+    if not models:
+        raise ConfigError("populate: no body model given")
+    wanted = [g for g, w in sorted((request.genders or {}).items(), key=lambda i: -i[1])
+              if w > 0]
+    missing = [g for g in wanted if g not in models]
+    if missing:
+        raise ConfigError(f"genders: no {', '.join(missing)} body model (have "
+                          f"{', '.join(models)}); give an SMPL-X folder holding "
+                          + ", ".join(f"SMPLX_{g.upper()}.npz" for g in missing))
+    order = wanted or list(models)
+    models = {g: models[g] for g in order}
+    faces = next(iter(models.values())).faces
+    for g, m in models.items():
+        if m.faces.shape != faces.shape or not np.array_equal(m.faces, faces):
+            raise ConfigError(f"genders: the {g} body model's mesh is not the "
+                              f"{next(iter(models))} one's: the people must share one mesh")
+    return models
+
+
+def _gender(request: PeopleRequest, models: dict[str, BodyModel], seed: int,
+            index: int) -> str:
+    """Person ``index``'s gender: drawn by the request's weights (seeded per person), else the
+    first model's."""
+    genders = [g for g in models if (request.genders or {}).get(g, 0) > 0]
+    if not genders:
+        return next(iter(models))
+    weights = np.array([request.genders[g] for g in genders], np.float64)
+    rng = np.random.default_rng(seed_for(seed, index, 9100))
+    return str(genders[int(rng.choice(len(genders), p=weights / weights.sum()))])
+
+
+def _outcome(person: Person, a: Assignment, body: PlacedBody, attempt: int,
+             fixed: list[np.ndarray], spare: dict[str, list[Spot]]) -> list[Assignment]:
+    """Record one try of ``person`` at ``a``; returns their next try ([] when placed or when
+    no free spot is left): first another variation at the same spot, then the nearest other
+    free spot of the kind."""
+    person.tries += 1
+    person.spot = a.spot
+    if body.placed:
+        person.placed, person.reason, person.body = True, "", body
+        fixed.append(np.asarray(body.vertices, np.float64))
+        return []
+    person.reason = f"{a.spot.describe()}: {body.reason}"
+    if attempt == 0 and not _occupied(a.spot, fixed):
+        return [a]
+    nxt = _next_spot(spare, a.spot, fixed)
+    return [] if nxt is None else [Assignment(a.index, a.interaction, nxt)]
 
 
 def _no_spot(a: Assignment, spots: Sequence[Spot]) -> str:

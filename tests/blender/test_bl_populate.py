@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from bl_helpers import bpy, select_only
 
-from posa_blender import arrays, runtime
+from posa_blender import arrays, props, runtime
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("igl")
@@ -116,6 +116,33 @@ def test_people_who_find_no_place_are_reported_and_leave_nothing_behind(capfd):
     assert len(bpy.data.objects) == count + 2  # the stander's mesh and armature
     text = output(capfd)
     assert "lie.000 not placed: no free bed spot" in text and "lie 0/1, stand 1/1" in text
+
+
+def test_genders_are_drawn_from_the_mix_each_body_with_its_own_model(room, calls, tmp_path):
+    """Two SMPL-X-format models of one mesh (the stand-in scaled): each person gets the model
+    of their drawn gender, and the Blender body is that model posed."""
+    from posa_model.assets import standin_path
+
+    folder = tmp_path / "smplx"
+    folder.mkdir()
+    with np.load(standin_path(), allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    for gender, scale in (("female", 0.93), ("male", 1.06)):
+        np.savez(folder / f"SMPLX_{gender.upper()}.npz",
+                 **{**arrays, "v_template": arrays["v_template"] * np.float32(scale)})
+    assert bpy.ops.posa.populate_scene(people="stand:4", seed=3, device="CPU", model="SMPLX",
+                                       model_path=str(folder),
+                                       genders="female:1,male:1") == {"FINISHED"}
+    people = by_person(calls[-1])
+    made = {people[o["posa_placement"]["person"]].gender: o for o in bodies()}
+    assert set(made) == {"female", "male"}
+    for gender, obj in made.items():
+        person = people[obj["posa_placement"]["person"]]
+        assert person.gender == gender and props.object_info(obj).gender == gender
+        assert_body_is_the_person(obj, person)
+    # the stand-in has one body
+    with pytest.raises(RuntimeError, match="neutral body only"):
+        bpy.ops.posa.populate_scene(people="stand:1", device="CPU", genders="male:1")
 
 
 def test_a_downloaded_room_whose_floor_and_walls_are_one_mesh_is_populated(calls):
