@@ -230,6 +230,18 @@ def test_bad_scenes_give_clear_errors(sampler, poses, chair_room):
         replace(FAST, maps=0)
 
 
+def test_a_body_of_another_mesh_is_refused_by_placement(chair_room, sampler, poses):
+    """The one body-mesh check on the placement path: faces in another vertex order (the
+    stand-in renumbered) would place garbage maps; refused like the sampler refuses them."""
+    from posa_model.nn.mesh_check import BodyMeshMismatch
+
+    faces = sampler.hierarchy.faces[0]
+    perm = np.random.default_rng(0).permutation(sampler.num_vertices)
+    with pytest.raises(BodyMeshMismatch, match="another vertex order"):
+        place_bodies(chair_room, [BodyRequest(poses["stand"], "b")], sampler, FAST,
+                     faces=perm[faces], progress=False)
+
+
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_is_deterministic_and_places_well(chair_room, sampler, poses):

@@ -250,6 +250,11 @@ class _Run:
         hierarchy = sampler.hierarchy
         default_faces = model.faces if model is not None else hierarchy.faces[0]
         self.faces = np.asarray(default_faces if faces is None else faces, dtype=np.int64)
+        if faces is not None or model is not None:  # the one body-mesh check (nn.mesh_check)
+            sampler.check_body(self.faces, "the placed body's mesh" if model is None else
+                               str(getattr(model, "source_path", "") or "the body model"),
+                               num_vertices=sampler.num_vertices if model is None
+                               else model.num_vertices)
         for k, obs in enumerate(obstacles):
             if np.asarray(obs).shape != (sampler.num_vertices, 3):
                 raise InputShapeError(f"obstacles[{k}]: expected ({sampler.num_vertices}, 3) "
