@@ -210,6 +210,26 @@ def test_body_penetration_matches_libigl(sampler, poses):
     assert penetration_depth(outside, body, faces) == 0.0
 
 
+def test_body_mesh_matches_the_plain_penetration_depth(sampler, poses):
+    """BodyMesh (query structures built once) gives penetration_depth's figures, and the point
+    it names deepest is the deepest point inside; the structures stay right on a second ask."""
+    from posa_model.placement.bodies import BodyMesh, penetration_depth
+
+    faces = np.asarray(sampler.hierarchy.faces[0])
+    body = poses["sit"].astype(np.float64)
+    mesh = BodyMesh(body, faces)
+    rng = np.random.default_rng(1)
+    for scale in (0.01, 0.03, 0.1):
+        pts = body[rng.choice(len(body), 500)] + rng.normal(scale=scale, size=(500, 3))
+        plain = penetration_depth(pts, body, faces)
+        assert plain > 0.0
+        assert mesh.depth_of(pts) == pytest.approx(plain, abs=1e-12)
+        exact = _exact_sdf(pts, body, faces)
+        np.testing.assert_allclose(mesh.deepest_point(pts), pts[np.argmin(exact)], atol=1e-12)
+    far = body + [5.0, 0.0, 0.0]
+    assert mesh.depth_of(far) == 0.0 and mesh.deepest_point(far) is None
+
+
 def test_bad_scenes_give_clear_errors(sampler, poses, chair_room):
     request = [BodyRequest(poses["stand"], "b")]
     shape = (8, 8, 8)

@@ -25,7 +25,7 @@ DEFAULT_CONFIG = PlacementConfig()
 def place_bodies(grid: SceneGrid, bodies: Sequence[BodyRequest], sampler=None,
                  config: PlacementConfig = DEFAULT_CONFIG, faces=None,
                  obstacles: Sequence[np.ndarray] = (), progress=True,
-                 model=None, settle=None) -> PlacementResult:
+                 model=None, settle=None, obstacle_field=None) -> PlacementResult:
     """Place every body in the scene so that it touches what its feature map says and
     penetrates neither the scene nor the other bodies.
 
@@ -44,6 +44,9 @@ def place_bodies(grid: SceneGrid, bodies: Sequence[BodyRequest], sampler=None,
         settle: optional ``settle(vertices (V, 3)) -> metres``: how far a chosen body may be
             lowered to rest on the scene's exact meshes (see
             :func:`posa_model.scene.objects.settle_drop`); None: as the grids place it.
+        obstacle_field: an :class:`~posa_model.placement.bodies.ObstacleField` holding
+            ``obstacles`` rasterised already (a caller placing in several passes); the bodies
+            placed here are added to it. None: the obstacles are rasterised here.
 
     Returns:
         :class:`PlacementResult`: one :class:`PlacedBody` per request (placed or with the
@@ -56,7 +59,7 @@ def place_bodies(grid: SceneGrid, bodies: Sequence[BodyRequest], sampler=None,
     from .pipeline import run_placement
 
     return run_placement(grid, bodies, sampler, config, faces, obstacles, progress, model,
-                         settle)
+                         settle, obstacle_field)
 
 
 def refine_placement(grid: SceneGrid, body: BodyRequest, sampler=None,

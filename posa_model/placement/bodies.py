@@ -18,9 +18,10 @@ import numpy as np
 import torch
 
 from ..classes import CLASS_ID
+from ..errors import InputShapeError
 from ..scene.grid import SceneGrid
 
-__all__ = ["SceneShell", "box", "penetration_depth", "rasterize", "rotate", "to_local",
+__all__ = ["BodyMesh", "SceneShell", "box", "penetration_depth", "rasterize", "rotate", "to_local",
            "to_world"]
 
 
@@ -62,6 +63,60 @@ def penetration_depth(points: np.ndarray, vertices: np.ndarray, faces: np.ndarra
     return float(np.sqrt(d2.max()))
 
 
+class BodyMesh:
+    """A placed body's world mesh ((V, 3) float64 ``vertices``, (F, 3) int64 ``faces``) with its
+    box and libigl's query structures (the winding-number BVH and the AABB tree), built on first
+    use and kept: :func:`penetration_depth` rebuilds both on every call, about 14 ms for a body,
+    while the checks of one placement ask the same placed bodies again and again."""
+
+    def __init__(self, vertices: np.ndarray, faces: np.ndarray):
+        self.vertices = np.ascontiguousarray(vertices, dtype=np.float64)
+        self.faces = np.ascontiguousarray(faces, dtype=np.int64)
+        self.lo, self.hi = box(self.vertices)
+        self._winding = None
+        self._aabb = None
+
+    def _inside(self, points: np.ndarray) -> np.ndarray:
+        """(m, 3) float64: those of (n, 3) ``points`` inside the mesh (winding number > 0.5)."""
+        near = np.all((points >= self.lo) & (points <= self.hi), axis=1)
+        q = np.ascontiguousarray(points[near], dtype=np.float64)
+        if not len(q):
+            return q
+        if self._winding is None:
+            if hasattr(igl, "FastWindingNumberBVH"):  # libigl >= 2.6.3
+                self._winding = igl.FastWindingNumberBVH()
+                self._winding.init(self.vertices, self.faces)
+            else:
+                self._winding = False
+        if self._winding is False:
+            wn = igl.fast_winding_number(self.vertices, self.faces, q)
+        else:
+            wn = self._winding.winding_number(q)
+        return np.ascontiguousarray(q[wn > 0.5])
+
+    def _squared_distances(self, points: np.ndarray) -> np.ndarray:
+        """(n,) squared distances (m^2) of (n, 3) float64 ``points`` to the surface."""
+        if self._aabb is None:
+            self._aabb = igl.AABB()
+            self._aabb.init(self.vertices, self.faces)
+        return self._aabb.squared_distance(self.vertices, self.faces, points)[0]
+
+    def depth_of(self, points: np.ndarray) -> float:
+        """Deepest of (n, 3) ``points`` inside this mesh, metres; 0 when none is inside (as
+        :func:`penetration_depth`)."""
+        inside = self._inside(points)
+        if not len(inside):
+            return 0.0
+        return float(np.sqrt(self._squared_distances(inside).max()))
+
+    def deepest_point(self, points: np.ndarray) -> np.ndarray | None:
+        """(3,) the deepest of (n, 3) ``points`` inside this mesh; None when none is."""
+        inside = self._inside(points)
+        if not len(inside):
+            return None
+        return inside[int(np.argmax(self._squared_distances(inside)))]
+
+
 def rasterize(grid: SceneGrid, values: np.ndarray, vertices: np.ndarray,
               faces: np.ndarray) -> None:
     """min() the signed distance (negative inside) of a placed body mesh (``vertices`` (V, 3)
@@ -86,6 +141,39 @@ def rasterize(grid: SceneGrid, values: np.ndarray, vertices: np.ndarray,
     values[block] = np.minimum(values[block], signed)
 
 
+#: Metres: "no body here" in a rasterised-bodies grid.
+FAR = 10.0
+
+
+class ObstacleField:
+    """The signed distance to the bodies placed so far on a scene grid's nodes (negative
+    inside), each body rasterised once (:func:`rasterize`, at the placement's refine level):
+    a caller that places people in several passes (populate's retries, one pass per gender)
+    keeps one and hands it to every pass instead of re-rasterising everyone each time.
+
+    ``values`` (nx, ny, nz) float32, :data:`FAR` where no body is near."""
+
+    def __init__(self, grid: SceneGrid, sampler, refine_level: int):
+        from ..mesh.levels import level_indices
+
+        self.grid = grid
+        self.shape = tuple(grid.shape)
+        self.coarse = level_indices(sampler.hierarchy, refine_level)
+        self.faces = np.asarray(sampler.hierarchy.faces[refine_level], np.int64)
+        self.num_vertices = int(sampler.num_vertices)
+        self.values = np.full(self.shape, FAR, np.float32)
+        self.count = 0
+
+    def add(self, vertices: np.ndarray) -> None:
+        """Rasterise one more placed body ((V, 3) world vertices of the full mesh)."""
+        v = np.asarray(vertices, np.float64)
+        if v.shape != (self.num_vertices, 3):
+            raise InputShapeError(f"ObstacleField.add: expected ({self.num_vertices}, 3) "
+                                  f"vertices, found {v.shape}")
+        rasterize(self.grid, self.values, v[self.coarse], self.faces)
+        self.count += 1
+
+
 class SceneShell:
     """The scene's matter near its surfaces, to catch a body that swallows a thin object.
 
@@ -106,23 +194,16 @@ class SceneShell:
         coords = grid.node_coords()
         self.nodes = np.stack([coords[0][i], coords[1][j], coords[2][k]], axis=1)
 
-    def enclosed(self, vertices: np.ndarray, faces: np.ndarray) -> float:
-        """How deep (m) scene matter reaches inside the placed body (``vertices`` (V, 3) world,
-        ``faces`` (F, 3)); 0 when no shell node is inside it."""
+    def enclosed(self, body: BodyMesh) -> float:
+        """How deep (m) scene matter reaches inside the placed ``body``; 0 when no shell node is
+        inside it."""
         if not len(self.nodes):
             return 0.0
-        return penetration_depth(self.nodes, vertices, faces)
+        return body.depth_of(self.nodes)
 
-    def enclosed_class(self, vertices: np.ndarray, faces: np.ndarray) -> int:
-        """The class of the deepest scene matter inside the placed body (0 when none)."""
-        lo, hi = box(vertices)
-        near = np.all((self.nodes >= lo) & (self.nodes <= hi), axis=1)
-        if not near.any():
+    def enclosed_class(self, body: BodyMesh) -> int:
+        """The class of the deepest scene matter inside the placed ``body`` (0 when none)."""
+        deepest = body.deepest_point(self.nodes) if len(self.nodes) else None
+        if deepest is None:
             return 0
-        q = np.ascontiguousarray(self.nodes[near])
-        v = np.ascontiguousarray(vertices, dtype=np.float64)
-        inside = igl.fast_winding_number(v, faces, q) > 0.5
-        if not inside.any():
-            return 0
-        d2 = igl.point_mesh_squared_distance(q[inside], v, faces)[0]
-        return int(self.grid.lookup_semantics(q[inside][int(np.argmax(d2))][None])[0])
+        return int(self.grid.lookup_semantics(deepest[None])[0])

@@ -27,7 +27,7 @@ from ..errors import InputShapeError, PosaError
 from ..mesh.levels import level_indices
 from ..progress import Progress
 from ..scene.grid import SceneGrid
-from .bodies import SceneShell, rasterize
+from .bodies import FAR, BodyMesh, ObstacleField, SceneShell, rasterize
 from .candidates import Candidates, make_candidates, top_surfaces
 from .floor import FloorMap
 from .losses import Evaluator, LevelData
@@ -40,7 +40,7 @@ from .types import BodyRequest, PlacedBody, PlacementConfig, PlacementResult, ya
 
 __all__ = ["check_scene", "run_placement"]
 
-_FAR = 10.0  # metres: "no body here" in the rasterised-bodies grid
+_FAR = FAR  # metres: "no body here" in the rasterised-bodies grid
 
 
 def check_scene(grid: SceneGrid) -> set[int]:
@@ -206,7 +206,8 @@ def _target_candidates(requests: Sequence[BodyRequest], centres: list[np.ndarray
 def run_placement(grid: SceneGrid, requests: Sequence[BodyRequest], sampler,
                   config: PlacementConfig, faces=None, obstacles: Sequence[np.ndarray] = (),
                   progress: bool | Progress = True, model=None,
-                  settle: Callable[[np.ndarray], float] | None = None) -> PlacementResult:
+                  settle: Callable[[np.ndarray], float] | None = None,
+                  obstacle_field: ObstacleField | None = None) -> PlacementResult:
     """See :func:`posa_model.place.place_bodies`; runs with ``config.cpu_threads`` torch
     threads and restores the setting afterwards."""
     threads = torch.get_num_threads()
@@ -214,7 +215,7 @@ def run_placement(grid: SceneGrid, requests: Sequence[BodyRequest], sampler,
         torch.set_num_threads(config.cpu_threads)
     try:
         return _Run(grid, requests, sampler, config, faces, obstacles, progress, model,
-                    settle).run()
+                    settle, obstacle_field).run()
     finally:
         torch.set_num_threads(threads)
 
@@ -234,7 +235,7 @@ class _Run:
     """One call of :func:`run_placement` (the state shared by its steps)."""
 
     def __init__(self, grid, requests, sampler, config, faces, obstacles, progress, model,
-                 settle=None):
+                 settle=None, obstacle_field=None):
         self.clock = {"start": time.perf_counter()}
         self.seconds: dict[str, float] = {}
         self.present = check_scene(grid)
@@ -263,6 +264,7 @@ class _Run:
         self.obstacles = [np.asarray(o, dtype=np.float64) for o in obstacles]
         self.progress = progress
         self.settle = settle
+        self.obstacle_field = obstacle_field
 
     def lap(self, name: str) -> None:
         now = time.perf_counter()
@@ -339,10 +341,18 @@ class _Run:
         shell = SceneShell(grid)
         level_faces = np.asarray(hierarchy.faces[cfg.refine_level], np.int64)
         coarse = indices[cfg.refine_level]
-        others = np.full(grid.shape, _FAR, np.float32)
+        field = self.obstacle_field
+        if field is not None and (field.shape != tuple(grid.shape) or
+                                  field.count != len(self.obstacles)):
+            raise InputShapeError(f"obstacle_field: expected the {len(self.obstacles)} "
+                                  f"obstacles rasterised on this grid {tuple(grid.shape)}, "
+                                  f"found {field.count} on {field.shape}")
+        # the caller's field is the bodies so far: the ones chosen here join it directly
+        others = field.values if field is not None else np.full(grid.shape, _FAR, np.float32)
         for j, obs in enumerate(self.obstacles):
             occupancy.add(nb + j, obs)
-            rasterize(grid, others, obs[coarse], level_faces)
+            if field is None:
+                rasterize(grid, others, obs[coarse], level_faces)
         setup_share.finish()
         self.lap("setup")
 
@@ -422,11 +432,14 @@ class _Run:
                 requirements=requirements,
                 targeted=np.array([r.target is not None for r in requests]))
             for b, pose in picked.items():
-                vertices = occupancy.entries[b][0]
+                vertices = occupancy.vertices(b)
                 pose, vertices = self._settled(b, pose, vertices, occupancy)
                 chosen[b] = (pose, cands.delta[pose.row].copy(), vertices)
                 reasons.pop(b, None)
-                rasterize(grid, others, vertices[coarse], level_faces)
+                if field is not None:
+                    field.add(vertices)
+                else:
+                    rasterize(grid, others, vertices[coarse], level_faces)
             reasons.update(failed)
             active = sorted(failed)
             select_share.finish()
@@ -455,8 +468,8 @@ class _Run:
         if not drop > 0.0:
             return pose, vertices
         lowered = vertices - np.array([0.0, drop, 0.0])
-        before = occupancy.depth(b, vertices)
-        if occupancy.depth(b, lowered) > max(before, 0.005):
+        after = occupancy.depth(b, lowered)
+        if after > 0.005 and after > occupancy.depth(b, vertices):
             return pose, vertices
         occupancy.add(b, lowered)
         return dataclasses.replace(pose, t=pose.t - np.array([0.0, drop, 0.0])), lowered
@@ -488,10 +501,13 @@ class _Run:
             scored = np.where(freed, 0.0, contact).astype(contact.dtype)
         metrics = body_metrics(scene, vertices, scored, semantics,
                                self.config.contact_threshold, self.config.touch_distance, floor)
+        body = occupancy.entries.get(b)  # the chosen mesh, its query structures already built
+        if body is None or body.vertices is not vertices:
+            body = BodyMesh(vertices, self.faces)
         occupancy.remove(b)
-        metrics["body_penetration"] = occupancy.depth(b, vertices)
-        occupancy.add(b, vertices)
-        metrics["scene_enclosed"] = shell.enclosed(vertices, self.faces)
+        metrics["body_penetration"] = occupancy.depth(b, body)
+        occupancy.add(b, body)
+        metrics["scene_enclosed"] = shell.enclosed(body)
         metrics["map_classes"] = describe_classes(semantics)
         return PlacedBody(req.name, True, "", float(pose.yaw), translation, transform,
                           vertices.astype(np.float32), contact, semantics,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..classes import MPCAT40_NAMES
-from .bodies import SceneShell, box, penetration_depth
+from .bodies import BodyMesh, SceneShell, box
 from .candidates import Candidates
 from .types import PlacementConfig
 
@@ -38,34 +38,43 @@ class Pose:
 
 class Occupancy:
     """Placed bodies (world meshes sharing ``faces`` (F, 3)) for full-resolution overlap
-    checks."""
+    checks; each kept as a :class:`.bodies.BodyMesh`, whose query structures are built once."""
 
     def __init__(self, faces: np.ndarray):
         self.faces = np.asarray(faces, dtype=np.int64)
-        self.entries: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self.entries: dict[int, BodyMesh] = {}
 
-    def add(self, index: int, vertices: np.ndarray) -> None:
-        v = np.asarray(vertices, dtype=np.float64)
-        self.entries[index] = (v, *box(v))
+    def add(self, index: int, vertices: np.ndarray | BodyMesh) -> None:
+        """Fix body ``index`` at (V, 3) world ``vertices`` (or its mesh, already built)."""
+        self.entries[index] = (vertices if isinstance(vertices, BodyMesh)
+                               else BodyMesh(vertices, self.faces))
 
     def remove(self, index: int) -> None:
         self.entries.pop(index, None)
 
+    def vertices(self, index: int) -> np.ndarray:
+        """(V, 3) float64 world vertices of entry ``index``."""
+        return self.entries[index].vertices
+
     def near(self, index: int, vertices: np.ndarray, pad: float = 0.01) -> list[int]:
         """The entries (other than ``index``) whose boxes meet the body's box."""
         lo, hi = box(vertices, pad)
-        return [k for k, (_, elo, ehi) in self.entries.items()
-                if k != index and not ((lo > ehi).any() or (elo > hi).any())]
+        return [k for k, e in self.entries.items()
+                if k != index and not ((lo > e.hi).any() or (e.lo > hi).any())]
 
-    def depth(self, index: int, vertices: np.ndarray) -> float:
-        """Deepest penetration (m) between the body ``index`` at ``vertices`` (V, 3) world and
-        every other entry, both ways; 0 when nothing overlaps."""
-        v = np.asarray(vertices, dtype=np.float64)
+    def depth(self, index: int, vertices: np.ndarray | BodyMesh) -> float:
+        """Deepest penetration (m) between the body ``index`` at ``vertices`` (V, 3) world (or
+        its mesh) and every other entry, both ways; 0 when nothing overlaps (each way as
+        :func:`.bodies.penetration_depth`)."""
+        body = vertices if isinstance(vertices, BodyMesh) else None
+        near = self.near(index, body.vertices if body is not None else vertices)
+        if not near:
+            return 0.0
+        body = body or BodyMesh(vertices, self.faces)
         deepest = 0.0
-        for other in self.near(index, v):
-            ov = self.entries[other][0]
-            deepest = max(deepest, penetration_depth(v, ov, self.faces),
-                          penetration_depth(ov, v, self.faces))
+        for other in near:
+            entry = self.entries[other]
+            deepest = max(deepest, entry.depth_of(body.vertices), body.depth_of(entry.vertices))
         return deepest
 
 
@@ -107,16 +116,17 @@ def greedy_select(cands: Candidates, scores: dict[str, np.ndarray], bodies: list
             if requirements is not None and (why := requirements(b, vertices)):
                 missing.append(why)
                 continue
-            if shell.enclosed(vertices, faces) > config.max_enclosed_depth:
+            body = BodyMesh(vertices, faces)
+            if shell.enclosed(body) > config.max_enclosed_depth:
                 swallowing += 1
-                swallowed.add(MPCAT40_NAMES[shell.enclosed_class(vertices, faces)])
+                swallowed.add(MPCAT40_NAMES[shell.enclosed_class(body)])
                 continue
-            if occupancy.depth(b, vertices) > config.max_body_penetration:
+            if occupancy.depth(b, body) > config.max_body_penetration:
                 overlapped += 1
                 continue
             chosen[b] = Pose(b, int(cands.slot[row]), float(cands.yaw[row]),
                              np.asarray(cands.t[row], dtype=np.float64), int(row))
-            occupancy.add(b, vertices)
+            occupancy.add(b, body)
             break
         if b in chosen:
             continue

@@ -27,6 +27,7 @@ import numpy as np
 
 from ..body import BodyModel, BodyParts, BodyPose
 from ..errors import ConfigError
+from ..placement.bodies import ObstacleField
 from ..placement.floor import FloorMap
 from ..placement.maps import seed_for
 from ..placement.metrics import exact_non_collision, summarize
@@ -94,7 +95,7 @@ def _unplaced(person: Person, num_faces: int) -> PlacedBody:
 def populate(grid: SceneGrid, objects: Sequence, request: PeopleRequest,
              model: BodyModel | Mapping[str, BodyModel] | None = None, sampler=None,
              config: PlacementConfig = DEFAULT_CONFIG, on: Sequence[str] = (),
-             obstacles: Sequence[np.ndarray] = (), retries: int = 2,
+             obstacles: Sequence[np.ndarray] = (), retries: int = 4,
              progress: bool | Progress = True, poses: Sequence[BodyPose] = (),
              near: tuple[np.ndarray, float] | None = None) -> PopulateResult:
     """Populate the scene; see the module docstring.
@@ -111,7 +112,8 @@ def populate(grid: SceneGrid, objects: Sequence, request: PeopleRequest,
             and beds are used. obstacles: (V, 3) vertices of people already in the scene; the
             spots they take (a seat under someone) are not offered.
         retries: further tries for someone who does not fit: the first with another variation
-            at the same spot, the next at other free spots of the same kind.
+            at the same spot, the next at other free spots of the same kind, and where none is
+            left, more variations at the same spot (a crowded table's corner seat).
         poses: one-body poses (a user's pose files) placed wherever their maps fit, as the
             people called after the poses' names.
         near: (point (3,), radius m): only spots within ``radius`` of ``point`` horizontally
@@ -156,7 +158,7 @@ def _populate(grid, objects, request, model, sampler, config, on, obstacles, ret
     ctxs = {g: FitContext(m, BodyParts.from_model(m), grid, floor, by_name)
             for g, m in models.items()}
     first = next(iter(models))
-    fixed = [np.asarray(o, np.float64) for o in obstacles]
+    fixed = _Placed(obstacles, ObstacleField(grid, sampler, config.refine_level))
     settle = (lambda v: settle_drop(objects, v)) if len(objects) else None
     spots = [s for s in find_spots(grid, objects, on=on)
              if not _occupied(s, fixed) and (near is None or np.linalg.norm(
@@ -197,8 +199,9 @@ def _populate(grid, objects, request, model, sampler, config, on, obstacles, ret
             seconds["fitting"] = seconds.get("fitting", 0.0) + time.perf_counter() - clock
             fitting.finish()
             result = place_bodies(grid, requests, sampler, replace(config, rounds=2),
-                                  obstacles=fixed, progress=placing, model=models[gender],
-                                  settle=settle)
+                                  obstacles=list(fixed), progress=placing,
+                                  model=models[gender], settle=settle,
+                                  obstacle_field=fixed.field)
             for key, value in result.seconds.items():
                 seconds[key] = seconds.get(key, 0.0) + value
             for (index, _), body in zip(loose, result.bodies[len(mine):], strict=True):
@@ -206,7 +209,7 @@ def _populate(grid, objects, request, model, sampler, config, on, obstacles, ret
                 person.tries += 1
                 person.placed, person.reason, person.body = body.placed, body.reason, body
                 if body.placed:
-                    fixed.append(np.asarray(body.vertices, np.float64))
+                    fixed.append(body.vertices, in_field=True)
             for a, body in zip(mine, result.bodies[:len(mine)], strict=True):
                 retry += _outcome(people[a.index], a, body, attempt, fixed, spare)
         free = []
@@ -269,21 +272,21 @@ def _gender(request: PeopleRequest, models: dict[str, BodyModel], seed: int,
 
 
 def _outcome(person: Person, a: Assignment, body: PlacedBody, attempt: int,
-             fixed: list[np.ndarray], spare: dict[str, list[Spot]]) -> list[Assignment]:
+             fixed: _Placed, spare: dict[str, list[Spot]]) -> list[Assignment]:
     """Record one try of ``person`` at ``a``; returns their next try ([] when placed or when
     no free spot is left): first another variation at the same spot, then the nearest other
-    free spot of the kind."""
+    free spot of the kind, and where none is left, more variations at the same spot."""
     person.tries += 1
     person.spot = a.spot
     if body.placed:
         person.placed, person.reason, person.body = True, "", body
-        fixed.append(np.asarray(body.vertices, np.float64))
+        fixed.append(body.vertices, in_field=True)
         return []
     person.reason = f"{a.spot.describe()}: {body.reason}"
-    if attempt == 0 and not _occupied(a.spot, fixed):
-        return [a]
-    nxt = _next_spot(spare, a.spot, fixed)
-    return [] if nxt is None else [Assignment(a.index, a.interaction, nxt)]
+    nxt = _next_spot(spare, a.spot, fixed) if attempt > 0 else None
+    if nxt is not None:
+        return [Assignment(a.index, a.interaction, nxt)]
+    return [] if _occupied(a.spot, fixed) else [a]  # another variation at the same spot
 
 
 def _no_spot(a: Assignment, spots: Sequence[Spot]) -> str:
@@ -295,19 +298,40 @@ def _no_spot(a: Assignment, spots: Sequence[Spot]) -> str:
             + (", all taken by the people before" if total else "") + ")")
 
 
-def _occupied(spot: Spot, fixed: list[np.ndarray], radius: float = 0.3) -> bool:
-    """Whether someone already placed (``fixed``: (V, 3) vertices each) has their centre within
-    ``radius`` of the spot horizontally, at the spot's height or above it."""
-    for v in fixed:
-        centre = v.mean(axis=0)
-        if np.linalg.norm((centre - spot.position)[[0, 2]]) < radius \
-                and v[:, 1].max() > spot.position[1]:
-            return True
-    return False
+class _Placed(list):
+    """The bodies in the room so far ((V, 3) float64 vertices each, a list), with each one's
+    centre and top (for :func:`_occupied`) and their :class:`ObstacleField` (rasterised once
+    each, for every placement pass)."""
+
+    def __init__(self, bodies, field: ObstacleField):
+        super().__init__()
+        self.field = field
+        self.centres: list[np.ndarray] = []
+        self.tops: list[float] = []
+        for v in bodies:
+            self.append(v)
+
+    def append(self, vertices, in_field: bool = False) -> None:
+        """One more body; ``in_field``: placement has rasterised it into the field already."""
+        v = np.asarray(vertices, np.float64)
+        super().append(v)
+        self.centres.append(v.mean(axis=0))
+        self.tops.append(float(v[:, 1].max()))
+        if not in_field:
+            self.field.add(v)
 
 
-def _next_spot(spare: dict[str, list[Spot]], spot: Spot, fixed: list[np.ndarray]
-               ) -> Spot | None:
+def _occupied(spot: Spot, fixed: _Placed, radius: float = 0.3) -> bool:
+    """Whether someone already placed has their centre within ``radius`` of the spot
+    horizontally, at the spot's height or above it."""
+    if not fixed:
+        return False
+    centres, tops = np.array(fixed.centres), np.array(fixed.tops)
+    near = np.linalg.norm((centres - spot.position)[:, [0, 2]], axis=1) < radius
+    return bool((near & (tops > spot.position[1])).any())
+
+
+def _next_spot(spare: dict[str, list[Spot]], spot: Spot, fixed: _Placed) -> Spot | None:
     """Another free spot of the same kind, nearest to the one that failed, not under someone
     placed meanwhile."""
     pool = spare[spot.kind]

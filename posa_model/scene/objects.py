@@ -112,9 +112,13 @@ class MeshObject:
         return any(fnmatch.fnmatchcase(n.lower(), p) for n in (self.name, *self.parents))
 
     def bounds(self) -> np.ndarray:
-        """(2, 3) float64 [min corner, max corner] of the vertices used by faces (metres)."""
-        used = self.vertices[np.unique(self.faces)]
-        return np.stack([used.min(axis=0), used.max(axis=0)])
+        """(2, 3) float64 [min corner, max corner] of the vertices used by faces (metres);
+        computed once (an object's arrays are not changed after it is made)."""
+        cached = self.__dict__.get("_bounds")
+        if cached is None:
+            used = self.vertices[np.unique(self.faces)]
+            cached = self.__dict__["_bounds"] = np.stack([used.min(axis=0), used.max(axis=0)])
+        return cached.copy()
 
     def extent(self) -> float:
         """The largest side (metres) of the box around the vertices used by faces."""

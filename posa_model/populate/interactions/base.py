@@ -67,6 +67,7 @@ class FitContext:
     grid: SceneGrid
     floor: FloorMap
     objects: dict = field(default_factory=dict)
+    _trees: dict = field(default_factory=dict, repr=False)  # name -> (AABB, V, F)
 
     def vertices(self, pose: BodyPose) -> np.ndarray:
         """(B, V, 3) float64 posed vertices (body frame)."""
@@ -82,14 +83,20 @@ class FitContext:
         parts only to within half a node spacing (so half a spacing is taken off, floored at 0).
         """
         obj = self.objects.get(name)
-        if obj is None:
+        if obj is None or len(obj.faces) == 0:
             d = self.grid.lookup(points) - 0.5 * float(self.grid.spacing.min())
             return np.maximum(d, 0.0)
-        import igl
+        tree = self._trees.get(name)
+        if tree is None:  # libigl's AABB tree of the object, built once
+            import igl
 
-        d2 = igl.point_mesh_squared_distance(np.ascontiguousarray(points, np.float64),
-                                             np.asarray(obj.vertices, np.float64),
-                                             np.asarray(obj.faces, np.int64))[0]
+            v = np.ascontiguousarray(obj.vertices, np.float64)
+            f = np.ascontiguousarray(obj.faces, np.int64)
+            aabb = igl.AABB()
+            aabb.init(v, f)
+            tree = self._trees[name] = (aabb, v, f)
+        aabb, v, f = tree
+        d2 = aabb.squared_distance(v, f, np.ascontiguousarray(points, np.float64))[0]
         return np.sqrt(d2)
 
 

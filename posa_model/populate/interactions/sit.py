@@ -171,10 +171,13 @@ class Sit(Interaction):
         jitter_joints(rng, pose)
         jitter_joints(rng, pose, {"left_shoulder": 5.0, "right_shoulder": 5.0,
                                   "left_elbow": 6.0, "right_elbow": 6.0})
-        apart = np.deg2rad(rng.uniform(-3.0, 12.0, b))  # knees apart
-        turn_joint(pose, "left_hip", "y", apart)
+        # at a table the neighbours' knees and feet meet under it: kept closer in
+        at_table = np.array([s.table is not None for s in spots])
+        apart = np.deg2rad(rng.uniform(-3.0, 12.0, b) * np.where(at_table, 0.4, 1.0))
+        turn_joint(pose, "left_hip", "y", apart)  # knees apart
         turn_joint(pose, "right_hip", "y", -apart)
-        forward = np.deg2rad(rng.uniform(-8.0, 18.0, b))  # feet forward (+) or tucked (-)
+        forward = np.deg2rad(np.where(at_table, rng.uniform(-8.0, 6.0, b),
+                                      rng.uniform(-8.0, 18.0, b)))  # feet forward or tucked
         for side in ("left", "right"):
             turn_joint(pose, f"{side}_knee", "x", -forward)
             turn_joint(pose, f"{side}_ankle", "x", forward)
@@ -191,15 +194,15 @@ class Sit(Interaction):
     def fit(self, ctx: FitContext, pose: BodyPose, spots: list[Spot],
             options: dict) -> Fitted:
         fitted = self._fit(ctx, pose, spots, options)
-        for k, spot in enumerate(spots):
-            if spot.table is None:
-                continue
-            tables = [o for o in ctx.objects.values() if o.class_id in TABLE_CLASSES
-                      and np.linalg.norm(o.bounds().mean(axis=0)[[0, 2]]
-                                         - spot.position[[0, 2]]) < 2.0]
+        rows = [k for k, spot in enumerate(spots) if spot.table is not None]
+        tables = [o for o in ctx.objects.values() if o.class_id in TABLE_CLASSES]
+        if not rows or not tables:
+            return fitted
+        first = ctx.vertices(fitted.pose.take(rows))  # one batch for the first look
+        for j, k in enumerate(rows):
+            spot, placed = spots[k], first[j]
             for _ in range(SHRINK_STEPS):
-                placed = rotate_xz(ctx.vertices(fitted.pose.take([k]))[0],
-                                   fitted.yaw[k]) + fitted.translation[k]
+                placed = rotate_xz(placed, fitted.yaw[k]) + fitted.translation[k]
                 if not _passes_through(tables, placed):
                     break
                 one = pose.take([k])
@@ -210,6 +213,7 @@ class Sit(Interaction):
                 fitted.pose.betas[k] = again.pose.betas[0]
                 fitted.translation[k] = again.translation[0]
                 fitted.touches[k], fitted.free[k] = again.touches[0], again.free[0]
+                placed = ctx.vertices(fitted.pose.take([k]))[0]
         pose.body_pose[:], pose.betas[:] = fitted.pose.body_pose, fitted.pose.betas
         return fitted
 
