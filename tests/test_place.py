@@ -230,6 +230,29 @@ def test_body_mesh_matches_the_plain_penetration_depth(sampler, poses):
     assert mesh.depth_of(far) == 0.0 and mesh.deepest_point(far) is None
 
 
+def test_free_drop_lowers_a_body_only_as_far_as_its_neighbours_allow():
+    """Occupancy.free_drop: the whole drop when nothing is under the body; else the largest
+    drop (to 1/64 of it) that presses no deeper than 5 mm (or than it already does)."""
+    import trimesh
+
+    from posa_model.placement.select import Occupancy
+
+    cube = trimesh.creation.box((1.0, 1.0, 1.0))
+    faces = np.asarray(cube.faces)
+    below = np.asarray(cube.vertices) + [0.0, 0.5, 0.0]  # y in [0, 1]
+    body = np.asarray(cube.vertices) * [0.5, 1.0, 0.5] + [0.0, 1.53, 0.0]  # 3 cm above it
+    occupancy = Occupancy(faces)
+    occupancy.add(0, below)
+    assert occupancy.free_drop(1, body, 0.02) == 0.02  # 1 cm above it afterwards
+    drop = occupancy.free_drop(1, body, 0.05)  # the whole drop would press 2 cm in
+    assert 0.035 - 0.05 / 64 <= drop <= 0.035 + 1e-9
+    assert occupancy.depth(1, body - [0.0, drop, 0.0]) <= 0.005 + 1e-9
+    sunk = body - [0.0, 0.04, 0.0]  # 1 cm in already: may not go deeper
+    assert occupancy.free_drop(1, sunk, 0.02) <= 0.02 / 64
+    assert occupancy.free_drop(1, body + [5.0, 0.0, 0.0], 0.05) == 0.05
+    assert occupancy.free_drop(1, body, 0.0) == 0.0
+
+
 def test_bad_scenes_give_clear_errors(sampler, poses, chair_room):
     request = [BodyRequest(poses["stand"], "b")]
     shape = (8, 8, 8)

@@ -462,15 +462,13 @@ class _Run:
     def _settled(self, b: int, pose: Pose, vertices: np.ndarray, occupancy: Occupancy
                  ) -> tuple[Pose, np.ndarray]:
         """The chosen placement lowered by what ``settle`` measures on the exact meshes (the
-        grids see a thin seat a little thicker than it is), unless that would press into
-        someone placed before; occupancy follows."""
+        grids see a thin seat a little thicker than it is), or by as much of it as presses no
+        deeper into someone placed before (:meth:`Occupancy.free_drop`); occupancy follows."""
         drop = float(self.settle(vertices)) if self.settle is not None else 0.0
+        drop = occupancy.free_drop(b, vertices, drop) if drop > 0.0 else 0.0
         if not drop > 0.0:
             return pose, vertices
         lowered = vertices - np.array([0.0, drop, 0.0])
-        after = occupancy.depth(b, lowered)
-        if after > 0.005 and after > occupancy.depth(b, vertices):
-            return pose, vertices
         occupancy.add(b, lowered)
         return dataclasses.replace(pose, t=pose.t - np.array([0.0, drop, 0.0])), lowered
 

@@ -62,6 +62,25 @@ class Occupancy:
         return [k for k, e in self.entries.items()
                 if k != index and not ((lo > e.hi).any() or (e.lo > hi).any())]
 
+    def free_drop(self, index: int, vertices: np.ndarray, drop: float,
+                  allowed: float = 0.005, steps: int = 6) -> float:
+        """How far (m, 0..``drop``) body ``index`` at (V, 3) world ``vertices`` can move
+        straight down (-y) without pressing into the other entries deeper than ``allowed`` (m)
+        or than it already does: ``drop`` when that is free, else found by bisection (to
+        ``drop`` / 2**``steps``, from below)."""
+        limit = max(allowed, self.depth(index, vertices))
+
+        def presses(amount: float) -> bool:
+            return self.depth(index, vertices - np.array([0.0, amount, 0.0])) > limit
+
+        if not drop > 0.0 or not presses(drop):
+            return max(float(drop), 0.0)
+        lo, hi = 0.0, float(drop)
+        for _ in range(steps):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (lo, mid) if presses(mid) else (mid, hi)
+        return lo
+
     def depth(self, index: int, vertices: np.ndarray | BodyMesh) -> float:
         """Deepest penetration (m) between the body ``index`` at ``vertices`` (V, 3) world (or
         its mesh) and every other entry, both ways; 0 when nothing overlaps (each way as
