@@ -308,6 +308,27 @@ def test_thin_slab_between_nodes_reads_solid_and_keeps_its_top():
     assert (on.sdf[moved] < 0).all() and (np.abs(off.sdf[moved]) < 0.05).all()
 
 
+def test_a_top_on_a_node_plane_stays_at_its_height():
+    """A floor and a seat whose tops fall exactly on a plane of nodes: pairs of nodes lying in
+    the top are no thin part (their midpoint is in the face, where the winding number can
+    read 1); the grid reads the tops at their height, where it read them a spacing higher."""
+    # top at y = 0; 0.1 um thicker than 5 cm, so the nodes lie 0.05 um inside the tops, as
+    # rounding leaves them in real rooms
+    floor = _box((3.0, 0.05 + 1e-7, 3.0), "Floor", 2, offset=(0.0, -0.025 - 5e-8, 0.0))
+    seat = _box((0.44, 0.04, 0.42), "Seat", 5, offset=(0.0, 0.43, 0.0))  # top at y = 0.45
+    objects = [floor, seat]
+    grid = build_scene_grid(objects, resolution=0.05, padding=0.3 - 1e-6)
+    ys = grid.node_coords()[1]
+    assert np.abs(ys - 0.0).min() < 1e-6 and np.abs(ys - 0.45).min() < 1e-6  # on node planes
+    rng = np.random.default_rng(0)
+    for top, half in ((0.0, 1.2), (0.45, 0.19)):
+        xz = rng.uniform(-half, half, size=(200, 2))
+        xz = xz[(top > 0) | (np.abs(xz) > 0.3).any(axis=1)]  # on the floor: away from the seat
+        for height in (0.0, 0.005, 0.01, 0.02):
+            points = np.stack([xz[:, 0], np.full(len(xz), top + height), xz[:, 1]], axis=1)
+            np.testing.assert_allclose(grid.lookup(points), height, atol=1e-3)
+
+
 def test_thin_closed_box_is_no_sheet_but_an_open_plane_is():
     """An 8 mm chair back modelled as a closed box (and one whose bottom face is missing) keeps
     its own shape: the sheet extrusion only fires on single-layer pieces."""

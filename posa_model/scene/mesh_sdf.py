@@ -60,8 +60,10 @@ inside at all: a hand pushed through the table reads free space. With ``thin_par
 default) every pair of neighbouring nodes ``p``, ``q`` that are both outside (or on a surface),
 close enough for a surface to lie between them (``d(p) + d(q) <= h``), whose nearest surface
 points lie between them (each at least half its distance along the pair's axis) and whose gap's
-midpoint is clearly inside (winding number > 0.75; a pair lying in a surface reads 0.5 there)
-crosses a thin part. One node of the pair is then given the value
+midpoint is clearly inside (winding number > 0.75, and at least 10 micrometres from any
+surface: a pair lying in a face, as on a floor or seat top that falls on a node plane, has its
+midpoint in the face, where the winding number can read anything from 0 to 1) crosses a thin
+part. One node of the pair is then given the value
 ``-(h - d(kept node))``, so the interpolated surface on the kept node's side stays where it is
 and the part reads solid from there to the moved node: along the vertical the lower node moves
 (a table top or seat keeps its top surface and grows downwards), across it the node farther
@@ -106,6 +108,10 @@ _CHUNK_NODES = 1 << 20  # nodes per distance query (bounds memory; one progress 
 _WINDING_CHUNK = 1 << 19  # winding-number queries per call
 _THIN_INSIDE = 0.75  # winding number a thin part's gap midpoint must exceed (0.5 on a surface)
 _ON_SURFACE = 1e-7  # metres: nodes this close to a surface count as on it (rounding)
+#: metres: a thin part's gap midpoint must be this deep; a pair of nodes lying in a face (a
+#: floor or seat top on a node plane) has its midpoint in the face, where the winding number
+#: reads anything from 0 to 1
+_THIN_DEPTH = 1e-5
 _split_long_faces = split_long_faces  # the name tests and benchmarks used before soup.py
 
 
@@ -424,7 +430,8 @@ def _thin_pairs(p, q, axis, flat, shape, grid_min, spacing, tree, centres, soup)
         return np.zeros(0, np.int64), np.zeros(0)
     mid = xp[keep].copy()
     mid[:, axis] += dp[keep] + (spacing - dp[keep] - dq[keep]) / 2
-    thin = keep[soup.winding_number(mid) > _THIN_INSIDE]
+    depth, _, _ = tree.query(mid)  # a midpoint in a surface: the pair lies in a face
+    thin = keep[(soup.winding_number(mid) > _THIN_INSIDE) & (depth > _THIN_DEPTH)]
     if axis == 1:
         move_q = np.zeros(len(thin), bool)  # the lower node moves: tops keep their height
     else:

@@ -18,7 +18,8 @@ Fitting (batched over the sitters):
   angle; a back that reaches no backrest stays upright.
 * **Placement**: facing the seat's direction; the lowest buttocks points on the seat surface
   over the spot; with a backrest, moved back until the buttocks are :data:`BACK_GAP` in front
-  of it.
+  of it; where the thighs slope down (a high seat), forward until they clear its front edge:
+  perched on the front of the seat (:func:`perch`).
 
 Required contacts: buttocks within 2 cm of the seat (any seat class), each sole within 3 cm of
 the floor (unless hanging). The check of a placed sitter (:meth:`Sit.check`) measures those on
@@ -55,6 +56,9 @@ BACK_TOUCH = 0.01
 TABLE_CLOSE = 0.3
 #: The knee joints end at least this far beyond the seat's front edge (m).
 KNEE_CLEARANCE = 0.02
+#: A sitter perching on the front of a high seat keeps the lowest buttocks points this far (m)
+#: behind its front edge.
+PERCH_KEEP = 0.08
 MAX_RECLINE = np.deg2rad(30.0)
 #: A seat this high (m) may leave the feet hanging (a bar stool).
 HANGING_SEAT = 0.65
@@ -77,12 +81,13 @@ def recline(pose: BodyPose, theta: np.ndarray) -> BodyPose:
 
 
 def seat_translation(vertices: np.ndarray, buttocks: np.ndarray, knees: np.ndarray,
-                     spot: Spot) -> np.ndarray:
+                     spot: Spot, thighs: np.ndarray | None = None) -> np.ndarray:
     """(3,) translation that puts a sitter's (V, 3) vertices (already turned to face the seat)
     on the spot: the lowest buttocks points on the seat surface over it and, with a backrest,
     the buttocks :data:`BACK_GAP` in front of the backrest, but never so deep that the knees
     ((2, 3) joints) end behind the seat's front edge (a deep armchair: the legs go down in
-    front of it, not through it)."""
+    front of it, not through it), nor, given the ``thighs`` (V,) mask, so deep that thighs
+    sloping down (a high seat) pass below its top before its front edge (:func:`perch`)."""
     low = vertices[buttocks, 1].min()
     seat = buttocks & (vertices[:, 1] < low + 0.02)
     t = spot.position - np.array([vertices[seat, 0].mean(), low, vertices[seat, 2].mean()])
@@ -96,7 +101,25 @@ def seat_translation(vertices: np.ndarray, buttocks: np.ndarray, knees: np.ndarr
     knee = float((knees @ f).min() + t @ f)
     if knee < edge:
         t += f * (edge - knee)
+    if thighs is not None:
+        t += f * perch(vertices + t, buttocks, thighs, spot)
     return t
+
+
+def perch(vertices: np.ndarray, buttocks: np.ndarray, thighs: np.ndarray, spot: Spot) -> float:
+    """How far (m) a sitter at (V, 3) ``vertices`` (placed on the spot) moves forward so that
+    no thigh vertex lower than the seat's top (by more than 5 mm) is behind its front edge: on a
+    high seat the thighs slope down and people sit on the front of it. At most until the
+    lowest buttocks points are :data:`PERCH_KEEP` behind the edge (they stay on the seat)."""
+    f = spot.facing
+    edge = float((spot.position + f * spot.front) @ f)
+    low = thighs & (vertices[:, 1] < spot.position[1] - 0.005)
+    if not low.any():
+        return 0.0
+    need = edge + 0.005 - float((vertices[low] @ f).min())
+    seat = buttocks & (vertices[:, 1] < vertices[buttocks, 1].min() + 0.02)
+    room = edge - PERCH_KEEP - float((vertices[seat] @ f).max())
+    return float(np.clip(need, 0.0, max(room, 0.0)))
 
 
 def legs(pose: BodyPose, s: np.ndarray) -> BodyPose:
@@ -251,11 +274,12 @@ class Sit(Interaction):
         yaw = np.array([s.yaw for s in spots])
         translation = np.zeros((len(pose), 3))
         touches, free = [], []
-        feet = parts.masks["feet"]
+        feet, thighs = parts.masks["feet"], parts.masks["thighs"]
         joints = ctx.joints(pose)
         for k, spot in enumerate(spots):
             knees = rotate_xz(joints[k][KNEES], yaw[k])
-            translation[k] = seat_translation(rotate_xz(vertices[k], yaw[k]), butt, knees, spot)
+            translation[k] = seat_translation(rotate_xz(vertices[k], yaw[k]), butt, knees, spot,
+                                              thighs)
             mine = self.contact_touches(parts, spot)
             if hang[k]:
                 mine = mine[:1]
