@@ -464,8 +464,8 @@ class _Run:
         """The chosen placement lowered by what ``settle`` measures on the exact meshes (the
         grids see a thin seat a little thicker than it is), or by as much of it as presses no
         deeper into someone placed before (:meth:`Occupancy.free_drop`); occupancy follows."""
-        drop = float(self.settle(vertices)) if self.settle is not None else 0.0
-        drop = occupancy.free_drop(b, vertices, drop) if drop > 0.0 else 0.0
+        drop = occupancy.free_drop(b, vertices, float(self.settle(vertices))
+                                   if self.settle is not None else 0.0)
         if not drop > 0.0:
             return pose, vertices
         lowered = vertices - np.array([0.0, drop, 0.0])

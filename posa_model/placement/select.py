@@ -68,13 +68,15 @@ class Occupancy:
         straight down (-y) without pressing into the other entries deeper than ``allowed`` (m)
         or than it already does: ``drop`` when that is free, else found by bisection (to
         ``drop`` / 2**``steps``, from below)."""
+        if not drop > 0.0:
+            return 0.0
         limit = max(allowed, self.depth(index, vertices))
 
         def presses(amount: float) -> bool:
             return self.depth(index, vertices - np.array([0.0, amount, 0.0])) > limit
 
-        if not drop > 0.0 or not presses(drop):
-            return max(float(drop), 0.0)
+        if not presses(drop):
+            return float(drop)
         lo, hi = 0.0, float(drop)
         for _ in range(steps):
             mid = 0.5 * (lo + hi)

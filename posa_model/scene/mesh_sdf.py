@@ -106,7 +106,7 @@ __all__ = ["SHEET_THICKNESS", "THIN_SHEET", "TriangleSoup", "build_scene_grid", 
 _BLOCK = 4  # links never leave a block of _BLOCK^3 nodes (bounds the reach of a sign)
 _CHUNK_NODES = 1 << 20  # nodes per distance query (bounds memory; one progress step each)
 _WINDING_CHUNK = 1 << 19  # winding-number queries per call
-_THIN_INSIDE = 0.75  # winding number a thin part's gap midpoint must exceed (0.5 on a surface)
+_THIN_INSIDE = 0.75  # winding number a thin part's gap midpoint must exceed
 _ON_SURFACE = 1e-7  # metres: nodes this close to a surface count as on it (rounding)
 #: metres: a thin part's gap midpoint must be this deep; a pair of nodes lying in a face (a
 #: floor or seat top on a node plane) has its midpoint in the face, where the winding number
