@@ -102,22 +102,22 @@ def seat_translation(vertices: np.ndarray, buttocks: np.ndarray, knees: np.ndarr
     if knee < edge:
         t += f * (edge - knee)
     if thighs is not None:
-        t += f * perch(vertices + t, buttocks, thighs, spot)
+        t += f * perch(vertices + t, seat, thighs, spot)
     return t
 
 
-def perch(vertices: np.ndarray, buttocks: np.ndarray, thighs: np.ndarray, spot: Spot) -> float:
+def perch(vertices: np.ndarray, seat: np.ndarray, thighs: np.ndarray, spot: Spot) -> float:
     """How far (m) a sitter at (V, 3) ``vertices`` (placed on the spot) moves forward so that
     no thigh vertex lower than the seat's top (by more than 5 mm) is behind its front edge: on a
     high seat the thighs slope down and people sit on the front of it. At most until the
-    lowest buttocks points are :data:`PERCH_KEEP` behind the edge (they stay on the seat)."""
+    ``seat`` (V,) vertices (the lowest buttocks points) are :data:`PERCH_KEEP` behind the edge
+    (they stay on the seat)."""
     f = spot.facing
     edge = float((spot.position + f * spot.front) @ f)
     low = thighs & (vertices[:, 1] < spot.position[1] - 0.005)
     if not low.any():
         return 0.0
     need = edge + 0.005 - float((vertices[low] @ f).min())
-    seat = buttocks & (vertices[:, 1] < vertices[buttocks, 1].min() + 0.02)
     room = edge - PERCH_KEEP - float((vertices[seat] @ f).max())
     return float(np.clip(need, 0.0, max(room, 0.0)))
 
